@@ -1,0 +1,120 @@
+"""The local channel: an in-process messenger for the demo and the tests.
+
+It behaves like a platform — chats, message ids, threads in a staff room — without a
+network, so the whole desk (intake, routing, outbox, dispatcher) runs for real. People
+"write" through `say`; what the desk sends lands in `sent`, in delivery order.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.desk import Desk
+from bot.domain import Attachment, ConversationRef, Inbound, Priority, Sender
+from bot.intake import Receipt
+from bot.outbound import Audience, DeliveryResult, Lane, Outbound, Recipient
+
+NAME = "local"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    message: Outbound
+    message_id: str
+    thread_id: str | None
+
+
+class LocalChannel:
+    name = NAME
+    per_second = float("inf")  # no platform limits to respect
+
+    def __init__(self) -> None:
+        self.sent: list[Delivered] = []
+        self.listeners: list[Callable[[Delivered], None]] = []
+        self._desk: Desk | None = None
+        self._ids = itertools.count(1)
+        self._threads = itertools.count(1)
+        self._faults: dict[str, list[Exception]] = {}
+
+    async def start(self, desk: Desk, http: object) -> None:
+        self._desk = desk
+
+    async def stop(self) -> None:
+        self._desk = None
+
+    # -- the platform side: what the desk sends -----------------------------------------------
+
+    def lane(self, recipient: Recipient) -> Lane:
+        return Lane(f"{NAME}:{recipient.chat_id}:{recipient.thread_id or ''}", per_second=float("inf"))
+
+    def fail_next(self, chat_id: str, *errors: Exception) -> None:
+        """Make the next deliveries to a chat raise these, in order: a flaky network on demand."""
+        self._faults.setdefault(chat_id, []).extend(errors)
+
+    async def deliver(self, message: Outbound) -> DeliveryResult:
+        faults = self._faults.get(message.recipient.chat_id)
+        if faults:
+            raise faults.pop(0)
+        message_id = f"b{next(self._ids)}"
+        thread_id = message.recipient.thread_id
+        created = None
+        if message.recipient.audience == Audience.STAFF_ROOM and thread_id is None:
+            thread_id = created = f"thread-{next(self._threads)}"
+        delivered = Delivered(message, message_id, thread_id)
+        self.sent.append(delivered)
+        for listener in self.listeners:
+            listener(delivered)
+        header = message_id if message.kind == "header" and message.header_id is None else None
+        return DeliveryResult(message_id=message_id, thread_id=created, header_id=header)
+
+    def to(self, chat_id: str, thread_id: str | None = None) -> list[Outbound]:
+        """What a chat (or one thread of it) received, oldest first."""
+        return [
+            d.message for d in self.sent
+            if d.message.recipient.chat_id == chat_id and (thread_id is None or d.thread_id == thread_id)
+        ]
+
+    def thread_of(self, ticket_id: int, chat_id: str) -> str | None:
+        for d in self.sent:
+            if d.message.ticket_id == ticket_id and d.message.recipient.chat_id == chat_id and d.thread_id:
+                return d.thread_id
+        return None
+
+    # -- the people side: what users write -------------------------------------------------------
+
+    async def say(
+        self,
+        user: str,
+        text: str,
+        *,
+        chat: str | None = None,
+        thread: str | None = None,
+        name: str = "",
+        language: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        reply_to: str | None = None,
+        priority: Priority | None = None,
+        message_id: str | None = None,
+        new_ticket: bool = False,
+        album: str | None = None,
+    ) -> Receipt:
+        """`user` writes `text` in `chat` (default: their private chat with the bot)."""
+        if self._desk is None:
+            raise RuntimeError("the local channel is not bound to a desk")
+        chat_id = chat or user
+        inbound = Inbound(
+            conversation=ConversationRef(NAME, chat_id, thread),
+            sender=Sender(f"{NAME}:{user}", name, language),
+            text=text,
+            message_id=message_id or f"u{next(self._ids)}",
+            at=self._desk.clock.now(),
+            attachments=attachments,
+            reply_to=reply_to,
+            private=chat is None,
+            album=album,
+            priority=priority,
+            new_ticket=new_ticket,
+        )
+        return await self._desk.receive(inbound)

@@ -1,0 +1,1 @@
+"""dutydesk: the channel-agnostic support desk (tickets, routing glue, SLA clocks, commands)."""

@@ -1,0 +1,94 @@
+"""The composition root: the only place that knows which adapters exist.
+
+It reads the config, opens storage, builds the desk, starts the channels the config
+enables, the outbox dispatcher, the SLA scheduler and the HTTP server — and stops them in
+the reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.desk import Desk
+from bot.dispatcher import Dispatcher
+from bot.http import HttpServer
+from bot.outbound import Adapter
+from bot.scheduler import SlaScheduler
+from routing.language import LanguageDetector
+from storage import Store, open_store
+
+log = logging.getLogger("dutydesk.app")
+
+
+class NoChannelError(Exception):
+    """`run` with nothing to listen to is a configuration mistake, not an idle service."""
+
+
+def build_adapters(cfg: Config) -> dict[str, Adapter]:
+    adapters: dict[str, Adapter] = {}
+    if cfg.local.enabled:
+        from adapters.local import LocalChannel
+
+        adapters["local"] = LocalChannel()
+    if cfg.telegram.enabled:
+        from adapters.telegram import TelegramChannel
+
+        adapters["telegram"] = TelegramChannel(cfg.telegram)
+    if cfg.slack.enabled:
+        from adapters.slack import SlackChannel
+
+        adapters["slack"] = SlackChannel(cfg.slack)
+    return adapters
+
+
+@dataclass
+class App:
+    cfg: Config
+    store: Store
+    desk: Desk
+    adapters: dict[str, Adapter]
+    dispatcher: Dispatcher
+    scheduler: SlaScheduler
+    http: HttpServer | None
+    _started: list[str] = field(default_factory=list)
+
+    @classmethod
+    async def create(
+        cls, cfg: Config, *, clock: Clock | None = None, adapters: dict[str, Adapter] | None = None,
+        detector: LanguageDetector | None = None, serve_http: bool = True,
+    ) -> App:
+        adapters = build_adapters(cfg) if adapters is None else adapters
+        store = await open_store(cfg.storage.url)
+        desk = Desk(cfg, store, clock or SystemClock(), channels=frozenset(adapters), detector=detector)
+        dispatcher = Dispatcher(store, desk, adapters, cfg.delivery)
+        scheduler = SlaScheduler(desk)
+        desk.subscribe(lambda work: dispatcher.wake() if work.sends else None)
+        desk.subscribe(lambda work: scheduler.nudge(work.earliest_wake))
+        http = HttpServer(cfg.http.host, cfg.http.port) if serve_http else None
+        return cls(cfg, store, desk, adapters, dispatcher, scheduler, http)
+
+    async def start(self) -> None:
+        await self.desk.load_overrides()
+        for name, adapter in self.adapters.items():
+            await adapter.start(self.desk, self.http)
+            self._started.append(name)
+        if self.http is not None:
+            await self.http.start()
+        await self.dispatcher.start()
+        await self.scheduler.start()
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        for name in reversed(self._started):
+            try:
+                await self.adapters[name].stop()
+            except Exception:
+                log.exception("stopping %s failed", name)
+        self._started.clear()
+        await self.dispatcher.stop()
+        if self.http is not None:
+            await self.http.stop()
+        await self.store.close()

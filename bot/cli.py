@@ -1,0 +1,160 @@
+"""`dutydesk` — the command line: run the desk, check a config, read tickets, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, ConfigError, check_secrets, load_config
+
+DEFAULT_CONFIG = "config.toml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as exc:
+        print(f"dutydesk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dutydesk", description="A support desk in Telegram and Slack.")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the desk: channels, dispatcher, scheduler, HTTP server")
+    run.add_argument("--config", default=DEFAULT_CONFIG, help="TOML config file (default: %(default)s)")
+    run.set_defaults(handler=_run)
+
+    check = sub.add_parser("check-config", help="validate a config file and the secrets it needs")
+    check.add_argument("file")
+    check.set_defaults(handler=_check_config)
+
+    tickets = sub.add_parser("tickets", help="read tickets from the database")
+    tickets_sub = tickets.add_subparsers(required=True, metavar="ACTION")
+    listing = tickets_sub.add_parser("list", help="recent tickets")
+    _database_args(listing)
+    listing.add_argument("--status", default="open", help="open, all, or a status (default: open)")
+    listing.add_argument("--assignee")
+    listing.add_argument("--customer", help="identity, e.g. telegram:12345")
+    listing.add_argument("--org")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(handler=_tickets_list)
+    show = tickets_sub.add_parser("show", help="one ticket: messages, events, deliveries")
+    _database_args(show)
+    show.add_argument("ticket", help="e.g. T-1042")
+    show.set_defaults(handler=_tickets_show)
+
+    demo = sub.add_parser("demo", help="a scripted day and night on the local channel; no tokens, no network")
+    demo.add_argument("--db", type=Path, help="keep the demo database here instead of a temporary file")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _database_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=DEFAULT_CONFIG, help="config whose [storage] url to read")
+    parser.add_argument("--db", type=Path, help="a SQLite file, instead of --config")
+
+
+def _storage_url(args: argparse.Namespace) -> str:
+    if args.db is not None:
+        if not args.db.exists():
+            raise ConfigError(f"{args.db}: no such database")
+        return f"sqlite:///{args.db.resolve()}"
+    return load_config(args.config).storage.url
+
+
+def _run(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    problems = check_secrets(cfg)
+    if problems:
+        raise ConfigError(f"{args.config}: " + f"\n{args.config}: ".join(problems))
+    from bot.app import App, build_adapters
+
+    adapters = build_adapters(cfg)
+    if not adapters:
+        print(
+            f"dutydesk: {args.config}: no channel is enabled — set enabled = true in [telegram], "
+            "[slack] or [local]",
+            file=sys.stderr,
+        )
+        return 2
+    return asyncio.run(_serve(cfg, adapters, App))
+
+
+async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: ignore[type-arg]
+    app = await app_type.create(cfg, adapters=adapters)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.start()
+        logging.getLogger("dutydesk").info("running: %s", ", ".join(adapters))
+        await stop.wait()
+    finally:
+        await app.stop()
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    cfg = load_config(args.file)
+    problems = check_secrets(cfg)
+    for problem in problems:
+        print(f"{args.file}: {problem}", file=sys.stderr)
+    channels = [name for name in ("telegram", "slack", "local") if getattr(cfg, name).enabled]
+    print(
+        f"{args.file}: OK — {len(cfg.engineers)} engineers, {len(cfg.organisations)} organisations, "
+        f"{len(cfg.plans)} plans, {len(cfg.calendars)} calendars, {len(cfg.shifts)} shifts; "
+        f"channels enabled: {', '.join(channels) or 'none'}"
+    )
+    return 1 if problems else 0
+
+
+def _tickets_list(args: argparse.Namespace) -> int:
+    from bot.readers import list_tickets
+
+    url = _storage_url(args)
+    for line in asyncio.run(
+        list_tickets(url, status=args.status, assignee=args.assignee, customer=args.customer,
+                     org=args.org, limit=args.limit)
+    ):
+        print(line)
+    return 0
+
+
+def _tickets_show(args: argparse.Namespace) -> int:
+    from bot.readers import show_ticket
+
+    lines = asyncio.run(show_ticket(_storage_url(args), args.ticket))
+    if lines is None:
+        print(f"dutydesk: no ticket {args.ticket}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    logging.getLogger().setLevel(logging.WARNING)
+    return asyncio.run(run_demo(keep=args.db))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""One command layer for every channel: parse → check role → act through the desk → reply.
+
+Adapters translate a slash command, a bot command or a button press into a
+`CommandRequest`/`Press` and render the `Reply`; everything else happens here.
+"""
+
+from __future__ import annotations
+
+from bot.commands import customer, lead, staff  # noqa: F401 - importing registers the commands
+from bot.commands.core import (
+    ALIASES,
+    CUSTOMERS,
+    REGISTRY,
+    STAFF,
+    CommandError,
+    Ctx,
+    asker_language,
+    reply_outbound,
+    who_may,
+)
+from bot.commands.texts import say
+from bot.commands.types import CommandRequest, Press, Reply
+from bot.outbound import parse_button_data
+from bot.services import Services
+from bot.texts import language_for
+from storage.base import DuplicateKey
+
+__all__ = ["CommandRequest", "Press", "Reply", "menu", "press", "run"]
+
+# What each button does, as the command it stands for.
+BUTTON_COMMANDS = {
+    "take": "take",
+    "escalate": "escalate",
+    "resolve": "resolve",
+    "snooze": "snooze",
+    "urgent": "urgent",
+    "rate": "rate",
+}
+
+
+def _split(text: str) -> tuple[str, list[str]]:
+    words = text.strip().split()
+    if not words:
+        return "help", []
+    name = words[0].lstrip("/").split("@", 1)[0].lower()
+    return ALIASES.get(name, name), words[1:]
+
+
+async def run(s: Services, req: CommandRequest) -> Reply:
+    """Run one command. The caller holds the desk's lock."""
+    name, args = _split(req.text)
+    engineer = s.directory.engineer_by_identity(req.sender.identity)
+    role = s.directory.role(req.sender.identity)
+    lang = asker_language(s, req, engineer)
+    spec = REGISTRY.get(name)
+    work = s.work()
+    ctx = None
+    if spec is None:
+        text, ok = say("unknown_command", lang, name=name), False
+    elif role not in spec.roles:
+        text, ok = say("not_allowed", lang, name=name, who=who_may(spec, lang)), False
+    else:
+        ctx = Ctx(s, req, work, role, engineer, lang, args, spec.usage)
+        try:
+            text, ok = await spec.handler(ctx), True
+        except CommandError as exc:
+            work, ctx = s.work(), None  # an error changes nothing
+            text, ok = say(exc.key, lang, **exc.values), False
+    if req.key is not None:
+        work.take_key(f"cmd:{req.key}", None)
+    if req.reply_in_chat and text:
+        work.send(reply_outbound(s, req, role, text))
+    try:
+        await s.commit(work)
+    except DuplicateKey:
+        return Reply("", ok=True)  # a redelivered command: done and answered the first time
+    for follow_up in ctx.after if ctx else ():
+        await follow_up()
+    return Reply(text, ok)
+
+
+async def press(s: Services, pressed: Press) -> Reply:
+    """A button is the command it stands for, with the same role checks."""
+    parsed = parse_button_data(pressed.data)
+    if parsed is None or parsed[0] not in BUTTON_COMMANDS:
+        lang = asker_language(s, CommandRequest(pressed.sender, pressed.conversation, ""), None)
+        return Reply(say("unknown_command", lang, name=pressed.data[:40]), ok=False)
+    action, ticket_id, arg = parsed
+    text = f"{BUTTON_COMMANDS[action]} T-{ticket_id} {arg}".strip()
+    return await run(s, CommandRequest(pressed.sender, pressed.conversation, text, key=pressed.key))
+
+
+def menu(audience: str, language: str) -> list[tuple[str, str]]:
+    """(command, description) pairs for a platform's command menu (Telegram setMyCommands)."""
+    roles = CUSTOMERS if audience == "customer" else STAFF
+    lang = language_for(language)
+    return [
+        (spec.name, spec.summary.get(lang) or spec.summary["en"])
+        for spec in REGISTRY.values()
+        if spec.roles & roles and spec.name != "rate"
+    ]

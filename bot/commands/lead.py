@@ -1,0 +1,157 @@
+"""Team-lead commands: reassign, escalate, priority, override, pause, resume.
+
+(`close` is shared with customers and lives with them; the read-only views are in staff.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import actions, texts
+from bot.commands.core import LEADS, CommandError, Ctx, command
+from bot.commands.texts import say
+from bot.domain import Priority, Status
+from bot.records import override_to_row
+from routing.assign import Assignment
+from routing.durations import parse_duration
+from routing.roster import Override
+
+
+def _lead_summary(en: str, ru: str) -> dict[str, str]:
+    return {"en": en, "ru": ru}
+
+
+@command("reassign", roles=LEADS, usage="reassign T-1042 @who [reason]",
+         summary=_lead_summary("give a ticket to someone else", "передать обращение другому"))
+async def reassign(ctx: Ctx) -> str:
+    ticket = await ctx.ticket_arg()
+    if not ctx.args:
+        raise ctx.bad_usage()
+    engineer = ctx.s.directory.find_engineer(ctx.args[0])
+    if engineer is None:
+        raise CommandError("unknown_engineer", who=ctx.args[0])
+    if ticket.status == Status.CLOSED:
+        raise CommandError("ticket_closed", ticket=ticket.display_id)
+    reason = ctx.rest(1) or f"reassigned by {ctx.engineer.name if ctx.engineer else ctx.actor}"
+    if ticket.tier != engineer.tier:
+        ticket.tier = engineer.tier
+    actions.set_assignee(ctx.s, ctx.work, ticket, engineer.id, ctx.actor, reason)
+    return say("reassigned", ctx.lang, ticket=ticket.display_id, name=engineer.name)
+
+
+@command("escalate", roles=LEADS, usage="escalate T-1042 [tier] [area] [reason]",
+         summary=_lead_summary("to the next tier (escalation engineers, sustained engineering)",
+                               "на следующую линию поддержки"))
+async def escalate(ctx: Ctx) -> str:
+    ticket = await ctx.ticket_arg()
+    if ticket.status == Status.CLOSED:
+        raise CommandError("ticket_closed", ticket=ticket.display_id)
+    roster = ctx.s.router.roster
+    tier = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in roster.tiers else None
+    skills = {s for e in roster.engineers.values() for s in e.skills}
+    area = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in skills else None
+    reason = ctx.rest(0) or f"escalated by {ctx.engineer.name if ctx.engineer else ctx.actor}"
+    loads = await ctx.s.store.loads()
+    try:
+        decision = actions.escalate(ctx.s, ctx.work, ticket, ctx.actor, loads, to_tier=tier, area=area, reason=reason)
+    except ValueError as exc:
+        raise CommandError("failed", reason=str(exc)) from None
+    if isinstance(decision, Assignment):
+        engineer = ctx.s.directory.engineer(decision.engineer)
+        outcome = engineer.name if engineer else decision.engineer
+    else:
+        outcome = f"queued until {texts.when(decision.pickup_at, ctx.tz, ctx.lang)}"
+    return say("escalated", ctx.lang, ticket=ticket.display_id, tier=decision.tier, outcome=outcome)
+
+
+@command("priority", roles=LEADS, usage="priority T-1042 P1 [reason]",
+         summary=_lead_summary("change the priority (deadlines move, time used is kept)",
+                               "сменить приоритет (сроки пересчитываются)"))
+async def priority(ctx: Ctx) -> str:
+    ticket = await ctx.ticket_arg()
+    if not ctx.args:
+        raise ctx.bad_usage()
+    try:
+        new = Priority.parse(ctx.args[0])
+    except ValueError:
+        raise ctx.bad_usage() from None
+    if new == ticket.priority:
+        return say("priority_same", ctx.lang, ticket=ticket.display_id, priority=new.name)
+    reason = ctx.rest(1) or f"set by {ctx.engineer.name if ctx.engineer else ctx.actor}"
+    actions.change_priority(ctx.s, ctx.work, ticket, new, ctx.actor, f"{new.name}: {reason}", await ctx.s.store.loads())
+    return say("priority_set", ctx.lang, ticket=ticket.display_id, priority=new.name)
+
+
+@command("pause", roles=LEADS, usage="pause T-1042 [reason]",
+         summary=_lead_summary("wait for the customer: stop the resolution clock", "ждём клиента: остановить часы"))
+async def pause(ctx: Ctx) -> str:
+    ticket = await ctx.ticket_arg()
+    if not ticket.is_open:
+        raise ctx.bad_usage()
+    actions.pause(ctx.s, ctx.work, ticket, ctx.actor, ctx.rest(0) or "waiting for the customer")
+    return say("paused", ctx.lang, ticket=ticket.display_id)
+
+
+@command("resume", roles=LEADS, usage="resume T-1042",
+         summary=_lead_summary("back to work: restart the resolution clock", "снова в работе: запустить часы"))
+async def resume(ctx: Ctx) -> str:
+    ticket = await ctx.ticket_arg()
+    if ticket.status == Status.RESOLVED:
+        actions.reopen(ctx.s, ctx.work, ticket, ctx.actor, ctx.rest(0) or "reopened by a lead")
+    elif ticket.status == Status.WAITING_CUSTOMER:
+        actions.resume(ctx.s, ctx.work, ticket, ctx.actor, ctx.rest(0) or "resumed by a lead")
+    else:
+        raise ctx.bad_usage()
+    return say("resumed", ctx.lang, ticket=ticket.display_id)
+
+
+@command("override", roles=LEADS, usage="override @who FROM TO [instead @other] [reason]",
+         summary=_lead_summary("someone covers a shift window", "подмена на смене"))
+async def override(ctx: Ctx) -> str:
+    if len(ctx.args) < 3:
+        raise ctx.bad_usage()
+    engineer = ctx.s.directory.find_engineer(ctx.args[0])
+    if engineer is None:
+        raise CommandError("unknown_engineer", who=ctx.args[0])
+    start = parse_when(ctx.args[1], ctx.tz, ctx.now)
+    end = parse_when(ctx.args[2], ctx.tz, ctx.now, after=start)
+    rest = ctx.args[3:]
+    replaces = None
+    if len(rest) >= 2 and rest[0].lower() in ("instead", "replaces", "вместо"):
+        other = ctx.s.directory.find_engineer(rest[1])
+        if other is None:
+            raise CommandError("unknown_engineer", who=rest[1])
+        replaces, rest = other, rest[2:]
+    if end <= start:
+        raise ctx.bad_usage()
+    reason = " ".join(rest) or f"set by {ctx.engineer.name if ctx.engineer else ctx.actor}"
+    rule = Override(engineer.id, start, end, replaces.id if replaces else None, reason)
+    ctx.work.override(override_to_row(rule, ctx.actor, ctx.now))
+    ctx.after.append(ctx.reload_overrides)
+    return say("override_ok", ctx.lang, name=engineer.name, start=texts.when(start, ctx.tz, ctx.lang),
+               end=texts.when(end, ctx.tz, ctx.lang),
+               replaces=say("override_replaces", ctx.lang, name=replaces.name) if replaces else "")
+
+
+def parse_when(text: str, tz: str, now: datetime, *, after: datetime | None = None) -> datetime:
+    """What a lead types for a time: now, +2h, 10:00 (today, or the next day if that is
+    not after `after`), or an ISO date-time (in the asker's zone unless it names one)."""
+    zone = ZoneInfo(tz)
+    value = text.strip().lower()
+    try:
+        if value == "now":
+            return now
+        if value.startswith("+"):
+            return now + parse_duration(value[1:])
+        if len(value) <= 5 and ":" in value:
+            hour, minute = (int(x) for x in value.split(":"))
+            local = now.astimezone(zone).replace(hour=hour, minute=minute, second=0, microsecond=0)
+            floor = after or now - timedelta(hours=12)
+            while local <= floor:
+                local = (local + timedelta(days=1)).replace(hour=hour, minute=minute)
+            return local
+        parsed = datetime.fromisoformat(text.strip())
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    except ValueError:
+        raise CommandError("bad_time", text=text) from None

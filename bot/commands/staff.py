@@ -1,0 +1,218 @@
+"""Engineer commands: take, resolve, note, mine, snooze, handover — and the read-only views
+every engineer may use: ticket, queue, oncall, sla."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import actions, texts
+from bot.commands.core import STAFF, CommandError, Ctx, command
+from bot.commands.texts import say
+from bot.domain import Direction, EventType, Message, Status, Ticket
+from bot.notify import STAFF_ROOM_LANGUAGE
+from bot.records import ticket_from_row
+from bot.report import sla_report, summary
+from bot.sla import FIRST_RESPONSE, RESOLUTION
+from routing.assign import language_name
+from routing.durations import parse_duration
+from storage.base import TicketQuery
+
+OPEN = tuple(s.value for s in (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER))
+AT_RISK = timedelta(hours=2)
+
+
+def _staff_summary(en: str, ru: str) -> dict[str, str]:
+    return {"en": en, "ru": ru}
+
+
+def _open(ticket: Ticket) -> Ticket:
+    if ticket.status == Status.CLOSED:
+        raise CommandError("ticket_closed", ticket=ticket.display_id)
+    return ticket
+
+
+@command("take", roles=STAFF, usage="take [T-1042]", summary=_staff_summary("take a ticket", "взять обращение"))
+async def take(ctx: Ctx) -> str:
+    ticket = _open(await ctx.ticket_arg())
+    assert ctx.engineer is not None
+    if ticket.assignee == ctx.engineer.id:
+        return say("already_yours", ctx.lang, ticket=ticket.display_id)
+    actions.set_assignee(ctx.s, ctx.work, ticket, ctx.engineer.id, ctx.actor, f"{ctx.engineer.name} took it")
+    return say("taken", ctx.lang, ticket=ticket.display_id)
+
+
+@command("resolve", roles=STAFF, usage="resolve [T-1042] [note]",
+         summary=_staff_summary("mark resolved, ask the customer for a rating", "решено, запросить оценку"))
+async def resolve(ctx: Ctx) -> str:
+    ticket = _open(await ctx.ticket_arg())
+    note = ctx.rest(0)
+    if note:
+        ctx.work.add_message(Message(ticket.id, Direction.NOTE, ctx.actor, note, ctx.now))
+    actions.resolve(ctx.s, ctx.work, ticket, ctx.actor, note or "resolved")
+    return say("resolved_ok", ctx.lang, ticket=ticket.display_id)
+
+
+@command("note", roles=STAFF, usage="note T-1042 text", summary=_staff_summary("internal note", "внутренняя заметка"))
+async def note(ctx: Ctx) -> str:
+    ticket = await ctx.ticket_arg()
+    text = ctx.rest(0).strip()
+    if not text:
+        raise ctx.bad_usage()
+    ctx.work.add_message(Message(ticket.id, Direction.NOTE, ctx.actor, text, ctx.now))
+    ctx.work.touch(ticket)
+    name = ctx.engineer.name if ctx.engineer else ctx.actor
+    mirror = texts.text("note_copy", STAFF_ROOM_LANGUAGE, name=name, text=text)
+    ctx.work.send(*ctx.s.notifier.to_rooms(ticket, "mirror", mirror))
+    return say("noted", ctx.lang, ticket=ticket.display_id)
+
+
+@command("snooze", roles=STAFF, usage="snooze [T-1042] 30m",
+         summary=_staff_summary("remind me about a ticket later", "напомнить позже"))
+async def snooze(ctx: Ctx) -> str:
+    ticket = _open(await ctx.ticket_arg())
+    try:
+        delay = parse_duration(ctx.rest(0) or "30m")
+    except ValueError:
+        raise ctx.bad_usage() from None
+    until = ctx.now + delay
+    ctx.work.snooze(ticket, until)
+    ctx.work.log(ticket, EventType.SNOOZED, ctx.actor, f"remind at {until.isoformat()}", until=until.isoformat())
+    return say("snoozed_ok", ctx.lang, ticket=ticket.display_id, due=texts.when(until, ctx.tz, ctx.lang))
+
+
+@command("mine", roles=STAFF, usage="mine", changes=False,
+         summary=_staff_summary("my open tickets, by deadline", "мои обращения по срокам"))
+async def mine(ctx: Ctx) -> str:
+    assert ctx.engineer is not None
+    lines = await _by_deadline(ctx, TicketQuery(statuses=OPEN, assignee=ctx.engineer.id, limit=100))
+    return "\n".join(lines) if lines else say("mine_none", ctx.lang)
+
+
+@command("handover", roles=STAFF, usage="handover", changes=False,
+         summary=_staff_summary("what I leave to the next shift", "что передаю следующей смене"))
+async def handover(ctx: Ctx) -> str:
+    assert ctx.engineer is not None
+    lines = await _by_deadline(ctx, TicketQuery(statuses=OPEN, assignee=ctx.engineer.id, limit=100), detail=True)
+    if not lines:
+        return say("mine_none", ctx.lang)
+    return "\n".join([say("handover_head", ctx.lang, name=ctx.engineer.name, count=len(lines)), *lines])
+
+
+@command("queue", roles=STAFF, usage="queue", changes=False,
+         summary=_staff_summary("unassigned and at-risk tickets, by deadline", "неназначенные и под угрозой"))
+async def queue(ctx: Ctx) -> str:
+    targets = await _targets(ctx)
+    soon = {tid for tid, at in targets.items() if at <= ctx.now + AT_RISK}
+    rows = await ctx.s.store.tickets(TicketQuery(statuses=OPEN, unassigned=True, limit=200))
+    tickets = {r["id"]: ticket_from_row(r) for r in rows}
+    for tid in soon - tickets.keys():
+        row = await ctx.s.store.ticket(tid)
+        if row is not None and row["status"] in OPEN:
+            tickets[tid] = ticket_from_row(row)
+    if not tickets:
+        return say("queue_none", ctx.lang)
+    ordered = sorted(tickets.values(), key=lambda t: (targets.get(t.id, datetime.max.replace(tzinfo=ctx.now.tzinfo)), t.priority))
+    return "\n".join([say("queue_head", ctx.lang), *(_line(ctx, t, targets.get(t.id)) for t in ordered)])
+
+
+@command("ticket", roles=STAFF, usage="ticket T-1042", changes=False,
+         summary=_staff_summary("summary, clocks and history", "сводка, сроки и история"))
+async def ticket(ctx: Ctx) -> str:
+    t = await ctx.ticket_arg()
+    org = ctx.s.directory.organisation(t.org_id)
+    engineer = ctx.s.directory.engineer(t.assignee)
+    lines = [
+        f"{t.display_id} · {t.status.value} · {t.priority.name} ({t.priority_reason}) · {t.kind.value} · "
+        f"{language_name(t.language)}",
+        f"{t.customer_name or t.customer} · {org.name if org else '-'} · plan {t.plan} · "
+        f"assignee {engineer.name if engineer else '-'} · tier {t.tier}",
+        f"subject: {t.subject}",
+    ]
+    for d in await ctx.s.store.deadlines(t.id):
+        if d["fired_at"] is None and d["stage"] == 100:
+            lines.append(f"due: {d['clock']} by {texts.when(d['target_at'], ctx.tz, ctx.lang)}")
+    events = await ctx.s.store.events(t.id)
+    for e in events[-10:]:
+        at = texts.when(e["at"], ctx.tz, ctx.lang)
+        lines.append(f"· {at} {e['type']} ({e['actor']}): {e['reason'][:200]}")
+    return "\n".join(lines)
+
+
+@command("oncall", roles=STAFF, usage="oncall [language|tier]", changes=False,
+         summary=_staff_summary("who is on duty now and next", "кто на смене сейчас и далее"))
+async def oncall(ctx: Ctx) -> str:
+    roster = ctx.s.router.roster
+    language = tier = None
+    if ctx.args:
+        key = ctx.args[0].lower()
+        if key in roster.tiers:
+            tier = key
+        elif len(key) == 2 and key.isalpha():
+            language = key
+        else:
+            raise ctx.bad_usage()
+    now_on = roster.on_duty(ctx.now, language=language, tier=tier)
+    lines = [say("oncall_now", ctx.lang)]
+    for e in now_on:
+        window = roster.duty_at(e.id, ctx.now)
+        until = texts.when(window.end, ctx.tz, ctx.lang) if window else "?"
+        lines.append(f"  {e.name} ({', '.join(sorted(e.languages))}; {e.tier}) — until {until}")
+    if not now_on:
+        lines.append(say("oncall_nobody", ctx.lang))
+    lines.append(say("oncall_next", ctx.lang))
+    upcoming = []
+    for e in roster.engineers.values():
+        if e in now_on or (language and language not in e.languages) or (tier and e.tier != tier):
+            continue
+        windows = [w for w in roster.windows(e.id, ctx.now, ctx.now + timedelta(days=3)) if w.start > ctx.now]
+        if windows:
+            upcoming.append((windows[0].start, e))
+    for start, e in sorted(upcoming, key=lambda item: item[0])[:6]:
+        lines.append(f"  {e.name} ({', '.join(sorted(e.languages))}; {e.tier}) — from {texts.when(start, ctx.tz, ctx.lang)}")
+    if not upcoming:
+        lines.append(say("oncall_nobody", ctx.lang))
+    return "\n".join(lines)
+
+
+@command("sla", roles=STAFF, usage="sla [today|week|month]", changes=False,
+         summary=_staff_summary("SLA compliance report", "отчёт о соблюдении SLA"))
+async def sla(ctx: Ctx) -> str:
+    period = (ctx.args[0].lower() if ctx.args else "week")
+    days = {"today": 0, "week": 7, "month": 30}.get(period)
+    if days is None:
+        raise ctx.bad_usage()
+    local = ctx.now.astimezone(ZoneInfo(ctx.tz))
+    since = (local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days))
+    until = ctx.now + timedelta(seconds=1)  # include what was created this very second
+    report = await sla_report(ctx.s.store, since, until, until)
+    return f"SLA {period}: {summary(report)}"
+
+
+async def _targets(ctx: Ctx) -> dict[int, datetime]:
+    found: dict[int, datetime] = {}
+    for row in await ctx.s.store.open_targets((FIRST_RESPONSE, RESOLUTION), 1000):
+        found.setdefault(row["ticket_id"], row["target_at"])
+    return found
+
+
+async def _by_deadline(ctx: Ctx, query: TicketQuery, *, detail: bool = False) -> list[str]:
+    tickets = [ticket_from_row(r) for r in await ctx.s.store.tickets(query)]
+    targets = await _targets(ctx)
+    far = datetime.max.replace(tzinfo=ctx.now.tzinfo)
+    tickets.sort(key=lambda t: (targets.get(t.id, far), t.priority))
+    lines = []
+    for t in tickets:
+        line = _line(ctx, t, targets.get(t.id))
+        if detail and t.last_customer_at:
+            line += f" · customer wrote {texts.when(t.last_customer_at, ctx.tz, ctx.lang)}"
+        lines.append(line)
+    return lines
+
+
+def _line(ctx: Ctx, t: Ticket, target: datetime | None) -> str:
+    org = ctx.s.directory.organisation(t.org_id)
+    who = org.name if org else (t.customer_name or t.customer)
+    where = t.assignee or (f"queued until {texts.when(t.pickup_at, ctx.tz, ctx.lang)}" if t.pickup_at else "unassigned")
+    due = f" · due {texts.when(target, ctx.tz, ctx.lang)}" if target else ""
+    return f"{t.display_id} · {t.priority.name} · {t.language} · {who} · {t.status.value} · {where}{due} · {t.subject[:50]}"

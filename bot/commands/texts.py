@@ -1,0 +1,168 @@
+"""What the command layer says. Customer texts in every customer language; staff texts in
+English and Russian (engineers read English; Russian for the Moscow line)."""
+
+from __future__ import annotations
+
+from bot.texts import render
+
+COMMAND_TEXTS: dict[str, dict[str, str]] = {
+    # -- errors ---------------------------------------------------------------------------
+    "unknown_command": {
+        "en": "Unknown command “{name}”. Send help for the list.",
+        "ru": "Неизвестная команда «{name}». Отправьте help, чтобы увидеть список.",
+        "uk": "Невідома команда «{name}». Надішліть help, щоб побачити список.",
+        "pl": "Nieznane polecenie „{name}”. Wyślij help, aby zobaczyć listę.",
+        "da": "Ukendt kommando “{name}”. Send help for at se listen.",
+    },
+    "not_allowed": {
+        "en": "Not allowed: {name} is for {who}. Nothing was changed.",
+        "ru": "Нет доступа: команда {name} только для {who}. Ничего не изменено.",
+        "uk": "Немає доступу: команда {name} лише для {who}. Нічого не змінено.",
+        "pl": "Brak uprawnień: {name} jest dla {who}. Nic nie zostało zmienione.",
+        "da": "Ikke tilladt: {name} er for {who}. Intet er ændret.",
+    },
+    "usage": {
+        "en": "Usage: {usage}",
+        "ru": "Использование: {usage}",
+        "uk": "Використання: {usage}",
+        "pl": "Użycie: {usage}",
+        "da": "Brug: {usage}",
+    },
+    "unknown_ticket": {
+        "en": "No ticket {ticket}.",
+        "ru": "Обращения {ticket} нет.",
+        "uk": "Звернення {ticket} немає.",
+        "pl": "Nie ma zgłoszenia {ticket}.",
+        "da": "Der er ingen henvendelse {ticket}.",
+    },
+    "no_open_ticket": {
+        "en": "You have no open request here. Just write your question to open one.",
+        "ru": "Здесь нет открытых обращений. Просто напишите свой вопрос, чтобы открыть новое.",
+        "uk": "Тут немає відкритих звернень. Просто напишіть своє питання, щоб відкрити нове.",
+        "pl": "Nie masz tu otwartego zgłoszenia. Po prostu napisz pytanie, aby je otworzyć.",
+        "da": "Du har ingen åben henvendelse her. Skriv blot dit spørgsmål for at åbne en.",
+    },
+    "not_yours": {
+        "en": "{ticket} is not your request.",
+        "ru": "{ticket} — не ваше обращение.",
+        "uk": "{ticket} — не ваше звернення.",
+        "pl": "{ticket} nie jest Twoim zgłoszeniem.",
+        "da": "{ticket} er ikke din henvendelse.",
+    },
+    "ticket_closed": {
+        "en": "{ticket} is closed.",
+        "ru": "Обращение {ticket} закрыто.",
+        "uk": "Звернення {ticket} закрито.",
+        "pl": "Zgłoszenie {ticket} jest zamknięte.",
+        "da": "{ticket} er lukket.",
+    },
+    "unknown_engineer": {"en": "No engineer “{who}” in the roster.", "ru": "В графике нет инженера «{who}»."},
+    "bad_time": {
+        "en": "“{text}” is not a time: use 2026-11-25T10:00, 10:00, now or +2h.",
+        "ru": "«{text}» — не время: пишите 2026-11-25T10:00, 10:00, now или +2h.",
+    },
+    "failed": {"en": "Could not do that: {reason}", "ru": "Не получилось: {reason}"},
+    "who_leads": {"en": "team leads", "ru": "руководителей смены", "uk": "керівників зміни",
+                  "pl": "liderów zespołu", "da": "teamledere"},
+    "who_staff": {"en": "engineers", "ru": "инженеров", "uk": "інженерів", "pl": "inżynierów", "da": "teknikere"},
+    "who_customers": {"en": "customers", "ru": "клиентов", "uk": "клієнтів", "pl": "klientów", "da": "kunder"},
+    # -- customers --------------------------------------------------------------------------
+    "start": {
+        "en": "Hello{name}! This is {desk}, the support desk. Write your question here: a ticket is opened and an engineer answers in this chat, in your language. /status shows your requests, /new starts a new one, /urgent marks the current one urgent, /close closes it.",
+        "ru": "Здравствуйте{name}! Это {desk}, служба поддержки. Напишите вопрос сюда: будет открыто обращение, и инженер ответит в этом чате на вашем языке. /status — ваши обращения, /new — новое обращение, /urgent — отметить текущее как срочное, /close — закрыть.",
+        "uk": "Вітаємо{name}! Це {desk}, служба підтримки. Напишіть питання сюди: буде відкрито звернення, і інженер відповість у цьому чаті вашою мовою. /status — ваші звернення, /new — нове звернення, /urgent — позначити поточне як термінове, /close — закрити.",
+        "pl": "Dzień dobry{name}! Tu {desk}, dział wsparcia. Napisz tutaj swoje pytanie: zostanie otwarte zgłoszenie, a inżynier odpowie na tym czacie w Twoim języku. /status pokazuje Twoje zgłoszenia, /new otwiera nowe, /urgent oznacza bieżące jako pilne, /close je zamyka.",
+        "da": "Hej{name}! Dette er {desk}, supporten. Skriv dit spørgsmål her: en henvendelse oprettes, og en tekniker svarer i denne chat på dit sprog. /status viser dine henvendelser, /new starter en ny, /urgent markerer den nuværende som hastende, /close lukker den.",
+    },
+    "status_none": {
+        "en": "You have no open requests.",
+        "ru": "У вас нет открытых обращений.",
+        "uk": "У вас немає відкритих звернень.",
+        "pl": "Nie masz otwartych zgłoszeń.",
+        "da": "Du har ingen åbne henvendelser.",
+    },
+    "status_head": {
+        "en": "Your open requests:",
+        "ru": "Ваши открытые обращения:",
+        "uk": "Ваші відкриті звернення:",
+        "pl": "Twoje otwarte zgłoszenia:",
+        "da": "Dine åbne henvendelser:",
+    },
+    "status_line": {
+        "en": "{ticket} · {status} · {priority} · {subject}{next}",
+        "ru": "{ticket} · {status} · {priority} · {subject}{next}",
+    },
+    "status_next": {
+        "en": " — {clock} by {due}",
+        "ru": " — {clock} до {due}",
+        "uk": " — {clock} до {due}",
+        "pl": " — {clock} do {due}",
+        "da": " — {clock} senest {due}",
+    },
+    "clock_first_response": {"en": "first answer", "ru": "первый ответ", "uk": "перша відповідь",
+                             "pl": "pierwsza odpowiedź", "da": "første svar"},
+    "clock_resolution": {"en": "solution", "ru": "решение", "uk": "рішення", "pl": "rozwiązanie", "da": "løsning"},
+    "status_new": {"en": "registered", "ru": "зарегистрировано", "uk": "зареєстровано", "pl": "zarejestrowane",
+                   "da": "registreret"},
+    "status_assigned": {"en": "with an engineer", "ru": "у инженера", "uk": "в інженера", "pl": "u inżyniera",
+                        "da": "hos en tekniker"},
+    "status_in_progress": {"en": "in progress", "ru": "в работе", "uk": "в роботі", "pl": "w toku",
+                           "da": "i gang"},
+    "status_waiting_customer": {"en": "waiting for your answer", "ru": "ждём вашего ответа",
+                                "uk": "чекаємо на вашу відповідь", "pl": "czekamy na Twoją odpowiedź",
+                                "da": "venter på dit svar"},
+    "status_resolved": {"en": "resolved", "ru": "решено", "uk": "вирішено", "pl": "rozwiązane", "da": "løst"},
+    "status_closed": {"en": "closed", "ru": "закрыто", "uk": "закрито", "pl": "zamknięte", "da": "lukket"},
+    "new_ready": {
+        "en": "Write your new question in the next message: it will open a new request.",
+        "ru": "Напишите новый вопрос следующим сообщением — он откроет новое обращение.",
+        "uk": "Напишіть нове питання наступним повідомленням — воно відкриє нове звернення.",
+        "pl": "Napisz nowe pytanie w następnej wiadomości — otworzy ono nowe zgłoszenie.",
+        "da": "Skriv dit nye spørgsmål i næste besked: det åbner en ny henvendelse.",
+    },
+    "already_urgent": {
+        "en": "{ticket} is already {priority}.",
+        "ru": "Обращение {ticket} уже {priority}.",
+        "uk": "Звернення {ticket} вже {priority}.",
+        "pl": "Zgłoszenie {ticket} ma już {priority}.",
+        "da": "{ticket} er allerede {priority}.",
+    },
+    "rate_first": {
+        "en": "You can rate {ticket} once it is resolved.",
+        "ru": "Оценить {ticket} можно после решения.",
+        "uk": "Оцінити {ticket} можна після вирішення.",
+        "pl": "Zgłoszenie {ticket} można ocenić po rozwiązaniu.",
+        "da": "Du kan vurdere {ticket}, når den er løst.",
+    },
+    # -- staff ----------------------------------------------------------------------------------
+    "taken": {"en": "{ticket} is yours now.", "ru": "{ticket} теперь на вас."},
+    "already_yours": {"en": "{ticket} is already yours.", "ru": "{ticket} уже на вас."},
+    "reassigned": {"en": "{ticket} → {name}.", "ru": "{ticket} → {name}."},
+    "escalated": {"en": "{ticket} escalated to {tier}: {outcome}.", "ru": "{ticket} эскалировано на {tier}: {outcome}."},
+    "priority_set": {"en": "{ticket} is now {priority}.", "ru": "{ticket} теперь {priority}."},
+    "priority_same": {"en": "{ticket} is already {priority}.", "ru": "{ticket} уже {priority}."},
+    "paused": {"en": "{ticket} waits for the customer; the resolution clock is paused.",
+               "ru": "{ticket} ждёт клиента; часы решения остановлены."},
+    "resumed": {"en": "{ticket} is back in progress; the resolution clock runs.",
+                "ru": "{ticket} снова в работе; часы решения идут."},
+    "resolved_ok": {"en": "{ticket} resolved; the customer was asked for a rating.",
+                    "ru": "{ticket} решено; клиента попросили оценить работу."},
+    "closed_ok": {"en": "{ticket} closed.", "ru": "{ticket} закрыто."},
+    "noted": {"en": "Note added to {ticket}.", "ru": "Заметка добавлена в {ticket}."},
+    "snoozed_ok": {"en": "{ticket}: I will remind you at {due}.", "ru": "{ticket}: напомню в {due}."},
+    "override_ok": {"en": "{name} is on duty {start} — {end}{replaces}.", "ru": "{name} на смене {start} — {end}{replaces}."},
+    "override_replaces": {"en": " instead of {name}", "ru": " вместо {name}"},
+    "mine_none": {"en": "You have no open tickets.", "ru": "У вас нет открытых обращений."},
+    "queue_none": {"en": "The queue is empty: nothing unassigned or at risk.",
+                   "ru": "Очередь пуста: нет ни неназначенных, ни рискующих обращений."},
+    "queue_head": {"en": "Queue (unassigned and at risk), by deadline:", "ru": "Очередь (неназначенные и под угрозой), по срокам:"},
+    "oncall_now": {"en": "On duty now:", "ru": "Сейчас на смене:"},
+    "oncall_next": {"en": "Next:", "ru": "Далее:"},
+    "oncall_nobody": {"en": "  nobody", "ru": "  никого"},
+    "handover_head": {"en": "Handover from {name} — {count} open:", "ru": "Передача смены от {name} — открыто {count}:"},
+    "rated_staff": {"en": "{ticket} rated {rating}/5 by the customer.", "ru": "Клиент оценил {ticket}: {rating}/5."},
+}
+
+
+def say(key: str, language: str | None, **values: object) -> str:
+    return render(COMMAND_TEXTS, key, language, **values)

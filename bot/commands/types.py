@@ -1,0 +1,47 @@
+"""What adapters hand the command layer, and what it answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain import ConversationRef, Sender
+from bot.outbound import Button
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """A command as typed, without the platform's syntax.
+
+    `text` is the command and its arguments: "reassign T-1042 @maria", "status". Adapters
+    strip the slash and any bot mention (`/status@dutydesk_bot` → "status") and, for Slack,
+    the slash command's own name (`/desk queue` → "queue").
+    """
+
+    sender: Sender
+    conversation: ConversationRef
+    text: str
+    private: bool = True
+    key: str | None = None  # the platform's id for this command; a redelivery is ignored
+    # Deliver the answer as a message through the outbox (paced, retried) — for platforms
+    # where a command's answer is an ordinary chat message (Telegram). Slack answers
+    # ephemerally through its own response instead.
+    reply_in_chat: bool = False
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button pressed under one of the desk's messages; `data` is `Button.data`."""
+
+    sender: Sender
+    conversation: ConversationRef
+    data: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer to the asker, in their language. `ok` is False for errors."""
+
+    text: str
+    ok: bool = True
+    buttons: tuple[Button, ...] = ()

@@ -1,0 +1,184 @@
+"""The desk: the one public entry point adapters and the CLI talk to.
+
+Adapters hand it platform-neutral events (`Inbound`, `Edited`, button presses, commands);
+it decides, commits each decision with its outbound messages in one transaction, and
+returns at once — delivery happens later, from the outbox. Decisions are serialised by one
+lock: SQLite has one writer anyway, and a ticket decided twice at once would be decided
+wrong (two new tickets for one conversation, one engineer picked twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from bot import commands, intake, reminders, staffside, texts
+from bot.clock import Clock
+from bot.commands.types import CommandRequest, Press, Reply
+from bot.config import Config
+from bot.domain import Direction, Edited, EventType, Inbound
+from bot.intake import Receipt, clean_text
+from bot.notify import STAFF_ROOM_LANGUAGE
+from bot.outbound import Audience, DeliveryResult, Outbound
+from bot.records import message_from_row, override_from_row, ticket_from_row
+from bot.services import Services
+from bot.work import Work
+from routing.language import LanguageDetector
+from storage.base import DuplicateKey, Store
+
+log = logging.getLogger("dutydesk.desk")
+
+
+class Desk:
+    def __init__(
+        self, cfg: Config, store: Store, clock: Clock, *, channels: frozenset[str],
+        detector: LanguageDetector | None = None,
+    ) -> None:
+        self.services = Services.build(cfg, store, clock, channels, detector)
+        self._lock = asyncio.Lock()
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    def subscribe(self, listener: Callable[[Work], None]) -> None:
+        self.services.listeners.append(listener)
+
+    # -- inbound ----------------------------------------------------------------------------
+
+    async def receive(self, msg: Inbound) -> Receipt:
+        """Take one platform message. Safe to call again with the same message."""
+        s = self.services
+        if not msg.text.strip() and not msg.attachments:
+            log.info("ignored an empty message %s from %s", msg.dedupe_key, msg.sender.identity)
+            return Receipt()
+        room = s.directory.staff_room(msg.channel, msg.conversation.chat_id)
+        engineer = s.directory.engineer_by_identity(msg.sender.identity)
+        async with self._lock:
+            try:
+                if room is not None:
+                    return await staffside.room_message(s, msg, room, engineer)
+                if engineer is not None:
+                    if msg.private:
+                        return await staffside.direct_message(s, msg, engineer)
+                    return await staffside.in_customer_chat(s, msg, engineer)
+                return await intake.customer_message(s, msg)
+            except DuplicateKey:
+                return Receipt(duplicate=True)
+
+    async def edit(self, msg: Edited) -> Receipt:
+        """The sender edited a message we have: the ticket shows the new text, staff see it."""
+        s = self.services
+        conv = msg.conversation
+        async with self._lock:
+            row = await s.store.message_by_ref(conv.channel, conv.chat_id, msg.message_id)
+            if row is None:
+                return Receipt()
+            message = message_from_row(row)
+            ticket_row = await s.store.ticket(message.ticket_id)
+            if ticket_row is None:
+                return Receipt()
+            ticket = ticket_from_row(ticket_row)
+            work = s.work()
+            text = clean_text(msg.text, s.cfg.desk.max_text, ticket.language)
+            if text == message.text:
+                return Receipt(ticket_id=ticket.id)
+            work.add_message(replace(message, text=text, edited_at=work.now))
+            work.log(ticket, EventType.MESSAGE_EDITED, msg.sender.identity, "message edited",
+                     message=message.id, old=message.text[:500], new=text[:500])
+            if message.direction == Direction.CUSTOMER:
+                body = texts.text("edited_copy", STAFF_ROOM_LANGUAGE, name=ticket.customer_name or ticket.customer, text=text)
+                work.send(*s.notifier.to_rooms(ticket, "edit", body))
+            await s.commit(work)
+            return Receipt(ticket_id=ticket.id)
+
+    # -- delivery outcomes (called by the dispatcher) --------------------------------------
+
+    async def delivery_failed(self, message: Outbound, reason: str) -> None:
+        """A message cannot be delivered. If the customer is unreachable (they blocked the
+        bot), the engineer must know; failures to reach staff are only logged, or every
+        failure could cause another."""
+        s = self.services
+        log.warning("outbox %s to %s:%s undeliverable: %s", message.id, message.recipient.channel,
+                    message.recipient.chat_id, reason)
+        await s.store.mark_failed(message.id, s.clock.now(), reason)
+        if message.ticket_id is None or message.recipient.audience != Audience.CUSTOMER:
+            return
+        async with self._lock:
+            row = await s.store.ticket(message.ticket_id)
+            if row is None:
+                return
+            ticket = ticket_from_row(row)
+            work = s.work()
+            work.log(ticket, EventType.DELIVERY_FAILED, "desk", reason, outbox=message.id)
+            engineer = s.directory.engineer(ticket.assignee)
+            people = [engineer] if engineer else s.directory.leads()
+            for person in people:
+                body = texts.text("delivery_failed", s.notifier.engineer_language(person),
+                                  ticket=ticket.display_id, reason=reason)
+                work.send(s.notifier.to_engineer(person, "alert", body, ticket=ticket))
+            await s.commit(work)
+
+    async def chat_moved(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
+        """A Telegram group became a supergroup: its tickets and queued messages follow."""
+        async with self._lock:
+            moved = await self.store.chat_moved(channel, old_chat_id, new_chat_id)
+        log.warning("%s chat %s moved to %s (%d tickets follow); update any config that names the old id",
+                    channel, old_chat_id, new_chat_id, moved)
+
+    async def record_delivery(self, message: Outbound, result: DeliveryResult) -> None:
+        """Remember what a sent message became on the platform: replies to it find the
+        ticket, and a staff thread created by it is bound to the ticket."""
+        s = self.services
+        rcpt = message.recipient
+        ref = None
+        if message.ticket_id is not None and result.message_id is not None:
+            ref = {"channel": rcpt.channel, "chat_id": rcpt.chat_id, "message_id": result.message_id,
+                   "ticket_id": message.ticket_id}
+        thread = None
+        if message.ticket_id is not None and rcpt.audience == Audience.STAFF_ROOM and (
+            result.thread_id is not None or result.header_id is not None
+        ):
+            thread = {"ticket_id": message.ticket_id, "channel": rcpt.channel, "chat_id": rcpt.chat_id,
+                      "thread_id": result.thread_id or rcpt.thread_id, "header_id": result.header_id}
+        await s.store.mark_sent(message.id, s.clock.now(), result.message_id, ref, thread)
+
+    # -- time-driven work (called by the scheduler) ------------------------------------------
+
+    async def fire_due(self, limit: int = 200) -> int:
+        """Handle every deadline due by now, oldest first; returns how many fired."""
+        s = self.services
+        fired = 0
+        while True:
+            async with self._lock:
+                rows = await s.store.due_deadlines(s.clock.now(), limit)
+                for row in rows:
+                    await reminders.fire(s, row)
+            fired += len(rows)
+            if len(rows) < limit:
+                return fired
+
+    async def next_due(self) -> datetime | None:
+        return await self.store.next_due()
+
+    async def load_overrides(self) -> None:
+        """Shift overrides that leads made at run time survive restarts."""
+        rows = await self.store.overrides(self.clock.now())
+        self.services.router.set_overrides(override_from_row(r) for r in rows)
+
+    # -- commands and buttons --------------------------------------------------------------------
+
+    async def command(self, request: CommandRequest) -> Reply:
+        async with self._lock:
+            return await commands.run(self.services, request)
+
+    async def press(self, pressed: Press) -> Reply:
+        async with self._lock:
+            return await commands.press(self.services, pressed)

@@ -1,0 +1,229 @@
+"""Delivers the outbox: every committed outbound message, through its channel, once.
+
+Messages are grouped into lanes (one chat, usually) that keep their order: if a message to
+a chat must wait — a 429, a network error — the later ones to that chat wait behind it,
+while other chats go on. Retries back off exponentially; a message the platform will never
+take (the user blocked the bot) is marked failed and the desk is told. A message is marked
+sent only after the platform accepted it, so a crash in between re-sends it on restart:
+at-least-once towards the platform, exactly-once in the outbox's books.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from bot.config import DeliveryConfig
+from bot.outbound import (
+    Audience,
+    Channel,
+    ChatMoved,
+    DeliveryResult,
+    Lane,
+    Outbound,
+    RetryLater,
+    Undeliverable,
+)
+from bot.pacing import Pacer
+from bot.records import outbound_from_row
+from storage.base import Store
+
+log = logging.getLogger("dutydesk.dispatcher")
+
+FETCH = 500
+
+
+class DeliveryListener(Protocol):
+    """The desk's side of delivery: it books outcomes in the store and reacts to them."""
+
+    async def record_delivery(self, message: Outbound, result: DeliveryResult) -> None: ...
+
+    async def delivery_failed(self, message: Outbound, reason: str) -> None: ...
+
+    async def chat_moved(self, channel: str, old_chat_id: str, new_chat_id: str) -> None: ...
+
+
+@dataclass
+class _LaneState:
+    channel: str
+    lane: Lane
+    queue: deque[Outbound] = field(default_factory=deque)
+    task: asyncio.Task[None] | None = None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        listener: DeliveryListener,
+        channels: Mapping[str, Channel],
+        config: DeliveryConfig,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._store = store
+        self._listener = listener
+        self._channels = dict(channels)
+        self._config = config
+        self._sleep = sleep
+        self._pacers = {name: Pacer(ch.per_second) for name, ch in self._channels.items()}
+        self._lanes: dict[str, _LaneState] = {}
+        self._latest: dict[str, int] = {}  # coalesce key -> newest outbox id
+        self._threads: dict[tuple[int, str], tuple[str, str | None]] = {}
+        self._cursor = 0
+        self._wake = asyncio.Event()
+        self._warned: set[str] = set()
+        self._runner: asyncio.Task[None] | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for row in await self._store.staff_threads():
+            self._threads[(row["ticket_id"], row["channel"])] = (row["thread_id"], row["header_id"])
+        self._runner = asyncio.create_task(self._run(), name="dutydesk-dispatcher")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._runner, *(s.task for s in self._lanes.values())) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._runner = None
+
+    def wake(self) -> None:
+        """New outbox rows were committed."""
+        self._wake.set()
+
+    async def flush(self) -> None:
+        """Deliver everything pending now (and whatever that causes); for tests, the demo
+        and shutdown. Messages to channels that are not running stay pending."""
+        while True:
+            fetched = await self._pump()
+            tasks = [s.task for s in self._lanes.values() if s.task is not None]
+            if not fetched and not tasks:
+                return
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                fetched = await self._pump()
+            except Exception:
+                log.exception("reading the outbox failed; retrying")
+                await self._sleep(self._config.retry_base_seconds)
+                continue
+            if fetched < FETCH:
+                await self._wake.wait()
+
+    # -- reading the outbox ------------------------------------------------------------------
+
+    async def _pump(self) -> int:
+        rows = await self._store.pending_outbox(self._cursor, FETCH)
+        for row in rows:
+            self._cursor = max(self._cursor, row["id"])
+            self._enqueue(outbound_from_row(row))
+        return len(rows)
+
+    def _enqueue(self, message: Outbound) -> None:
+        channel = self._channels.get(message.recipient.channel)
+        if channel is None:
+            if message.recipient.channel not in self._warned:
+                self._warned.add(message.recipient.channel)
+                log.warning("channel %s is not running: its messages stay in the outbox", message.recipient.channel)
+            return
+        if message.coalesce:
+            self._latest[message.coalesce] = message.id
+        lane = channel.lane(message.recipient)
+        state = self._lanes.get(lane.key)
+        if state is None:
+            state = self._lanes[lane.key] = _LaneState(message.recipient.channel, lane)
+        state.queue.append(message)
+        if state.task is None or state.task.done():
+            state.task = asyncio.create_task(self._drive(state), name=f"dutydesk-lane-{lane.key}")
+
+    # -- delivering one lane -------------------------------------------------------------------
+
+    async def _drive(self, state: _LaneState) -> None:
+        try:
+            while state.queue:
+                message = state.queue[0]
+                if message.coalesce and self._latest.get(message.coalesce) != message.id:
+                    state.queue.popleft()  # a newer version is queued; the outbox marked this superseded
+                    continue
+                if await self._deliver(state, self._with_thread(message)):
+                    state.queue.popleft()
+        finally:
+            if self._lanes.get(state.lane.key) is state and not state.queue:
+                del self._lanes[state.lane.key]
+                self._pacers[state.channel].forget(state.lane)
+
+    async def _deliver(self, state: _LaneState, message: Outbound) -> bool:
+        """One attempt. True when the message is done with (sent or given up)."""
+        name = message.recipient.channel
+        channel = self._channels[name]
+        pacer = self._pacers[name]
+        await pacer.wait(state.lane)
+        try:
+            result = await channel.deliver(message)
+        except RetryLater as exc:
+            log.info("%s asked to wait %.1fs before outbox %s", name, exc.seconds, message.id)
+            pacer.hold(state.lane, exc.seconds)
+            return False
+        except Undeliverable as exc:
+            await self._listener.delivery_failed(message, str(exc))
+            return True
+        except ChatMoved as exc:
+            await self._listener.chat_moved(name, message.recipient.chat_id, exc.new_chat_id)
+            self._move_lane(state, message.recipient.chat_id, exc.new_chat_id)
+            return False
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return await self._retry_or_give_up(state, message, exc)
+        self._remember_thread(message, result)
+        await self._listener.record_delivery(message, result)
+        return True
+
+    async def _retry_or_give_up(self, state: _LaneState, message: Outbound, exc: Exception) -> bool:
+        attempts = message.attempts + 1
+        reason = f"{type(exc).__name__}: {exc}"
+        if attempts >= self._config.max_attempts:
+            log.error("outbox %s failed %d times, giving up: %s", message.id, attempts, reason)
+            await self._listener.delivery_failed(message, f"gave up after {attempts} attempts: {reason}")
+            return True
+        delay = min(self._config.retry_base_seconds * 2 ** (attempts - 1), self._config.retry_max_seconds)
+        log.warning("outbox %s attempt %d failed (%s); retrying in %.1fs", message.id, attempts, reason, delay)
+        await self._store.note_attempt(message.id, reason)
+        state.queue[0] = replace(message, attempts=attempts)
+        await self._sleep(delay)
+        return False
+
+    def _move_lane(self, state: _LaneState, old: str, new: str) -> None:
+        state.queue = deque(
+            replace(m, recipient=replace(m.recipient, chat_id=new)) if m.recipient.chat_id == old else m
+            for m in state.queue
+        )
+
+    # -- staff threads -------------------------------------------------------------------------
+
+    def _with_thread(self, message: Outbound) -> Outbound:
+        rcpt = message.recipient
+        if rcpt.audience != Audience.STAFF_ROOM or message.ticket_id is None:
+            return message
+        bound = self._threads.get((message.ticket_id, rcpt.channel))
+        if bound is None:
+            return message
+        thread_id, header_id = bound
+        return replace(message, recipient=replace(rcpt, thread_id=thread_id), header_id=header_id)
+
+    def _remember_thread(self, message: Outbound, result: DeliveryResult) -> None:
+        rcpt = message.recipient
+        if message.ticket_id is None or rcpt.audience != Audience.STAFF_ROOM:
+            return
+        key = (message.ticket_id, rcpt.channel)
+        thread_id, header_id = self._threads.get(key, (rcpt.thread_id, None))
+        self._threads[key] = (result.thread_id or thread_id or "", result.header_id or header_id)

@@ -1,0 +1,245 @@
+"""The desk's vocabulary: tickets, messages, the event log, and what adapters hand over.
+
+These are plain values. Adapters build `Inbound` and `Edited`; the desk turns them into
+ticket changes; storage persists them. Nothing here knows a messenger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from routing.priority import Priority
+
+__all__ = [
+    "OPEN_STATUSES",
+    "Attachment",
+    "ClockState",
+    "ConversationRef",
+    "Direction",
+    "Edited",
+    "Event",
+    "EventType",
+    "Inbound",
+    "Kind",
+    "Message",
+    "Priority",
+    "Sender",
+    "Status",
+    "Ticket",
+    "format_ticket_id",
+    "parse_ticket_id",
+]
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    WAITING_CUSTOMER = "waiting_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+# A resolved ticket still belongs to its conversation: the customer's next message reopens
+# it. Only a closed ticket makes the next message open a new one.
+OPEN_STATUSES = frozenset(
+    {Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER}
+)
+JOINABLE_STATUSES = OPEN_STATUSES | {Status.RESOLVED}
+
+
+class Kind(StrEnum):
+    INCIDENT = "incident"
+    QUESTION = "question"
+    BUG = "bug"
+
+
+class Direction(StrEnum):
+    CUSTOMER = "customer"  # customer -> desk
+    ENGINEER = "engineer"  # engineer -> customer
+    NOTE = "note"  # internal, never shown to the customer
+    SYSTEM = "system"  # what the desk itself told the customer (acknowledgements, progress notes)
+
+
+class EventType(StrEnum):
+    CREATED = "created"
+    ASSIGNED = "assigned"
+    REASSIGNED = "reassigned"
+    QUEUED = "queued"
+    ESCALATED = "escalated"
+    PRIORITY_CHANGED = "priority_changed"
+    STATUS_CHANGED = "status_changed"
+    LANGUAGE_CHANGED = "language_changed"
+    FIRST_RESPONSE = "first_response"
+    CLOCK_PAUSED = "clock_paused"
+    CLOCK_RESUMED = "clock_resumed"
+    REMINDER_SENT = "reminder_sent"
+    SLA_BREACHED = "sla_breached"
+    MESSAGE_EDITED = "message_edited"
+    DELIVERY_FAILED = "delivery_failed"
+    SNOOZED = "snoozed"
+    RATED = "rated"
+    LEAD_ALERTED = "lead_alerted"
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    """Where a conversation lives on a platform: a chat, and a thread inside it if any."""
+
+    channel: str
+    chat_id: str
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # photo | document | voice | audio | video | sticker | file
+    name: str | None = None
+    mime: str | None = None
+    size: int | None = None
+    ref: str | None = None  # the platform's file id, to fetch or copy it later
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote, as the platform knows them. `identity` is `channel:user_id`."""
+
+    identity: str
+    name: str = ""
+    language: str | None = None  # the client's interface language, a hint for detection
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message as an adapter hands it to the desk.
+
+    `message_id` is the platform's id of the message within its chat; together with the
+    channel and chat it is the de-duplication key, so a redelivered update is harmless.
+    """
+
+    conversation: ConversationRef
+    sender: Sender
+    text: str
+    message_id: str
+    at: datetime
+    attachments: tuple[Attachment, ...] = ()
+    reply_to: str | None = None  # platform id of the message this one answers, same chat
+    private: bool = True  # a one-to-one chat with the bot (not a group or channel)
+    album: str | None = None  # parts of one album arrive separately and merge into one message
+    priority: Priority | None = None  # chosen by the customer (an "urgent" button or command)
+    new_ticket: bool = False  # the customer asked for a fresh ticket (/new)
+
+    @property
+    def channel(self) -> str:
+        return self.conversation.channel
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"msg:{self.channel}:{self.conversation.chat_id}:{self.message_id}"
+
+
+@dataclass(frozen=True)
+class Edited:
+    """The customer (or engineer) edited a message the desk already has."""
+
+    conversation: ConversationRef
+    sender: Sender
+    message_id: str
+    text: str
+    at: datetime
+
+
+@dataclass
+class ClockState:
+    """SLA clock bookkeeping that survives pauses, priority changes and restarts.
+
+    The resolution clock counts working time; while the ticket waits on the customer it
+    stops. `resolution_used` is the working time consumed before `running_since`.
+    """
+
+    running_since: datetime | None = None
+    resolution_used_s: int = 0
+    paused_at: datetime | None = None
+
+
+@dataclass
+class Ticket:
+    id: int
+    status: Status
+    priority: Priority
+    priority_reason: str
+    kind: Kind
+    language: str
+    subject: str
+    customer: str  # sender identity, e.g. telegram:12345
+    customer_name: str
+    org_id: str | None
+    plan: str
+    customer_tz: str
+    conversation: ConversationRef
+    created_at: datetime
+    updated_at: datetime
+    assignee: str | None = None
+    tier: str = "l1"
+    escalation_level: int = 0
+    assigned_at: datetime | None = None
+    pickup_at: datetime | None = None  # queued: when a local engineer is expected to pick it up
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    last_customer_at: datetime | None = None
+    last_update_at: datetime | None = None  # last human message to the customer
+    last_customer_message: str | None = None  # platform id, so replies can quote it
+    clock: ClockState = field(default_factory=ClockState)
+    rating: int | None = None
+
+    @property
+    def display_id(self) -> str:
+        return format_ticket_id(self.id)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True)
+class Message:
+    ticket_id: int
+    direction: Direction
+    author: str
+    text: str
+    at: datetime
+    attachments: tuple[Attachment, ...] = ()
+    channel: str | None = None
+    chat_id: str | None = None
+    platform_id: str | None = None
+    album: str | None = None
+    edited_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    ticket_id: int
+    type: EventType
+    actor: str  # an engineer id, a customer identity, or "desk"
+    at: datetime
+    reason: str
+    data: dict[str, object] = field(default_factory=dict)
+
+
+TICKET_PREFIX = "T-"
+
+
+def format_ticket_id(number: int) -> str:
+    return f"{TICKET_PREFIX}{number}"
+
+
+def parse_ticket_id(text: str) -> int | None:
+    """'T-1042', 't1042', '#1042' and '1042' all name ticket 1042."""
+    cleaned = text.strip().lstrip("#").upper()
+    if cleaned.startswith("T"):
+        cleaned = cleaned[1:].lstrip("-")
+    return int(cleaned) if cleaned.isdigit() and len(cleaned) < 12 else None

@@ -1,0 +1,206 @@
+"""A customer's message: join the conversation's ticket or open a new one, route, reply.
+
+The path reads straight: de-duplicate → find the ticket → detect language and priority →
+assign → record message, events and the outbound messages they cause → one commit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+
+from bot import actions, texts
+from bot.domain import (
+    ClockState,
+    Direction,
+    EventType,
+    Inbound,
+    Kind,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+)
+from bot.outbound import SourceRef
+from bot.records import message_from_row, ticket_from_row
+from bot.services import Services
+from bot.work import Work
+from storage.base import Intake
+
+SUBJECT_LENGTH = 120
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BUG_WORDS = re.compile(r"(?<!\w)(bug|error|exception|ошибк\w*|баг\w*|błąd|fejl)(?!\w)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the adapter learns: which ticket, whether it is new, or a duplicate; `reply`
+    is something to tell the sender right away (an error, a hint)."""
+
+    ticket_id: int | None = None
+    created: bool = False
+    duplicate: bool = False
+    reply: str | None = None
+
+
+def clean_text(text: str | None, limit: int, language: str | None) -> str:
+    """Drop control characters (they break terminals and some platforms' APIs), normalise
+    Unicode, and keep at most `limit` characters with a visible note of the cut."""
+    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", text or "")).strip()
+    if len(cleaned) > limit:
+        dropped = len(cleaned) - limit
+        cleaned = cleaned[:limit] + "\n" + texts.text("truncated", language, count=dropped)
+    return cleaned
+
+
+def subject_of(text: str, fallback: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not first:
+        return fallback
+    return first if len(first) <= SUBJECT_LENGTH else first[: SUBJECT_LENGTH - 1] + "…"
+
+
+def kind_of(text: str, priority: Priority) -> Kind:
+    if priority <= Priority.P2:
+        return Kind.INCIDENT
+    return Kind.BUG if _BUG_WORDS.search(text) else Kind.QUESTION
+
+
+async def customer_message(s: Services, msg: Inbound) -> Receipt:
+    conv = msg.conversation
+    found = await s.store.intake(msg.dedupe_key, conv.channel, conv.chat_id, conv.thread_id, msg.reply_to, msg.album)
+    if found.seen:
+        return Receipt(ticket_id=found.ticket["id"] if found.ticket else None, duplicate=True)
+    work = s.work()
+    ticket = _joinable(s, work, found, msg)
+    if ticket is None:
+        ticket = _open_ticket(s, work, found, msg)
+        created = True
+    else:
+        _follow_up(s, work, found, ticket, msg)
+        created = False
+    work.take_key(msg.dedupe_key, ticket.id)
+    work.ref(conv.channel, conv.chat_id, msg.message_id, ticket.id)
+    await s.commit(work)
+    return Receipt(ticket_id=ticket.id, created=created)
+
+
+def _joinable(s: Services, work: Work, found: Intake, msg: Inbound) -> Ticket | None:
+    if found.fresh:
+        work.mark_fresh(msg.conversation, on=False)
+    if found.ticket is None or msg.new_ticket or found.fresh:
+        return None
+    ticket = ticket_from_row(found.ticket)
+    stale = (
+        ticket.status == Status.RESOLVED
+        and ticket.resolved_at is not None
+        and work.now - ticket.resolved_at > s.cfg.desk.reopen_within
+    )
+    if stale:
+        actions.close(s, work, ticket, "desk", "resolved long ago; the customer wrote again", tell_customer=False)
+        return None
+    return ticket
+
+
+def _open_ticket(s: Services, work: Work, found: Intake, msg: Inbound) -> Ticket:
+    identity = msg.sender.identity
+    org = s.directory.organisation_of(identity, msg.conversation)
+    plan = org.plan if org else s.cfg.desk.default_plan
+    language = s.router.language(msg.text, platform=msg.sender.language, org=org)
+    text = clean_text(msg.text, s.cfg.desk.max_text, language.language)
+    priority = s.router.priority(text, chosen=msg.priority, plan=plan)
+    now = work.now
+    ticket = Ticket(
+        id=found.next_ticket_id,
+        status=Status.NEW,
+        priority=priority.priority,
+        priority_reason=priority.reason,
+        kind=kind_of(text, priority.priority),
+        language=language.language,
+        subject=subject_of(text, _attachment_subject(msg)),
+        customer=identity,
+        customer_name=msg.sender.name,
+        org_id=org.id if org else None,
+        plan=plan,
+        customer_tz=org.timezone if org else s.cfg.desk.timezone,
+        conversation=msg.conversation,
+        created_at=now,
+        updated_at=now,
+        last_customer_at=now,
+        last_customer_message=msg.message_id,
+        clock=ClockState(running_since=now),
+    )
+    who = f"{msg.sender.name} ({identity})" if msg.sender.name else identity
+    whose = f"organisation {org.name}, plan {plan}" if org else f"no organisation: default plan {plan}"
+    work.log(
+        ticket, EventType.CREATED, identity,
+        f"{msg.channel} message from {who}; {whose}; language: {language.reason}; "
+        f"priority: {priority.reason}",
+        language=language.language, language_confidence=round(language.confidence, 3),
+        priority=priority.priority.name,
+    )
+    message = _message(ticket, msg, text)
+    work.add_message(message)
+    decision = s.router.assign(ticket, found.loads, now)
+    actions.apply_decision(s, work, ticket, decision, "desk")
+    work.send(*s.notifier.customer_message(ticket, message, _source(msg)))
+    work.send(s.notifier.ack(ticket, decision, s.sla.first_response_due(ticket)))
+    return ticket
+
+
+def _follow_up(s: Services, work: Work, found: Intake, ticket: Ticket, msg: Inbound) -> None:
+    identity = msg.sender.identity
+    org = s.directory.organisation(ticket.org_id)
+    text = clean_text(msg.text, s.cfg.desk.max_text, ticket.language)
+    if found.album_message is not None and found.album_message["ticket_id"] == ticket.id:
+        _merge_album_part(s, work, ticket, message_from_row(found.album_message), msg, text)
+        return
+    language = s.router.language(text, platform=msg.sender.language, org=org, ticket_language=ticket.language)
+    if language.language != ticket.language:
+        work.log(ticket, EventType.LANGUAGE_CHANGED, identity, language.reason,
+                 old=ticket.language, new=language.language)
+        ticket.language = language.language
+    ticket.last_customer_at = work.now
+    ticket.last_customer_message = msg.message_id
+    message = _message(ticket, msg, text)
+    work.add_message(message)
+    if ticket.status == Status.WAITING_CUSTOMER:
+        actions.resume(s, work, ticket, identity, "the customer answered")
+    elif ticket.status == Status.RESOLVED:
+        actions.reopen(s, work, ticket, identity, "the customer wrote after the resolution")
+    priority = s.router.priority(text, chosen=msg.priority, plan=ticket.plan)
+    if priority.priority < ticket.priority:
+        actions.change_priority(s, work, ticket, priority.priority, identity, priority.reason, found.loads)
+    work.touch(ticket)
+    work.send(*s.notifier.customer_message(ticket, message, _source(msg)))
+
+
+def _merge_album_part(s: Services, work: Work, ticket: Ticket, first: Message, msg: Inbound, text: str) -> None:
+    """Albums arrive as one platform message per photo; the ticket shows them as one."""
+    merged = replace(
+        first,
+        text="\n".join(part for part in (first.text, text) if part),
+        attachments=first.attachments + msg.attachments,
+    )
+    work.add_message(merged)
+    work.touch(ticket)
+    part = _message(ticket, msg, text)
+    work.send(*s.notifier.customer_message(ticket, part, _source(msg)))
+
+
+def _message(ticket: Ticket, msg: Inbound, text: str) -> Message:
+    return Message(
+        ticket_id=ticket.id, direction=Direction.CUSTOMER, author=msg.sender.identity, text=text,
+        at=msg.at, attachments=msg.attachments, channel=msg.channel, chat_id=msg.conversation.chat_id,
+        platform_id=msg.message_id, album=msg.album,
+    )
+
+
+def _source(msg: Inbound) -> SourceRef:
+    return SourceRef(msg.channel, msg.conversation.chat_id, msg.message_id)
+
+
+def _attachment_subject(msg: Inbound) -> str:
+    kinds = ", ".join(dict.fromkeys(a.kind for a in msg.attachments))
+    return f"[{kinds}]" if kinds else "(no text)"

@@ -1,0 +1,185 @@
+"""The messages a ticket's life causes: acknowledgements, pings, staff threads, alerts.
+
+Every function returns `Outbound` values for the outbox; nothing here sends. Texts come
+from `bot/texts.py` in the reader's language; engineers read their first language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from bot import texts
+from bot.config import EngineerConfig
+from bot.directory import Directory, StaffRoom
+from bot.domain import Attachment, Message, Priority, Ticket
+from bot.outbound import Audience, Button, Outbound, Recipient, SourceRef
+from routing.assign import Assignment, Queued
+
+STAFF_ROOM_LANGUAGE = "en"
+
+
+def describe_attachments(attachments: Iterable[Attachment]) -> str:
+    parts = [f"[{a.kind}{': ' + a.name if a.name else ''}]" for a in attachments]
+    return " ".join(parts)
+
+
+def message_text(message: Message) -> str:
+    """The text to show for a message on a channel that cannot copy the original."""
+    extra = describe_attachments(message.attachments)
+    return "\n".join(part for part in (message.text, extra) if part) or "…"
+
+
+class Notifier:
+    def __init__(self, directory: Directory) -> None:
+        self._directory = directory
+
+    # -- building blocks ---------------------------------------------------------------------
+
+    def title(self, ticket: Ticket) -> str:
+        org = self._directory.organisation(ticket.org_id)
+        who = org.name if org else (ticket.customer_name or ticket.customer)
+        return f"{ticket.display_id} · {who} · {ticket.priority.name} · {ticket.language}"
+
+    def staff_buttons(self, ticket: Ticket, language: str) -> tuple[Button, ...]:
+        return (
+            Button("take", ticket.id, texts.text("button_take", language)),
+            Button("escalate", ticket.id, texts.text("button_escalate", language)),
+            Button("resolve", ticket.id, texts.text("button_resolve", language)),
+        )
+
+    def to_customer(
+        self, ticket: Ticket, kind: str, text: str, *, buttons: tuple[Button, ...] = (),
+        copy_of: SourceRef | None = None,
+    ) -> Outbound:
+        conv = ticket.conversation
+        return Outbound(
+            id=0, kind=kind, ticket_id=ticket.id, text=text, buttons=buttons, copy_of=copy_of,
+            recipient=Recipient(conv.channel, conv.chat_id, Audience.CUSTOMER, conv.thread_id),
+            # In a group chat, answer the customer's last message so the thread reads well.
+            reply_to=ticket.last_customer_message if conv.chat_id.startswith("-") else None,
+        )
+
+    def to_engineer(
+        self, engineer: EngineerConfig, kind: str, text: str, *, ticket: Ticket | None = None,
+        buttons: tuple[Button, ...] = (), copy_of: SourceRef | None = None,
+    ) -> Outbound | None:
+        contact = self._directory.contact(engineer)
+        if contact is None:
+            return None
+        channel, user = contact
+        return Outbound(
+            id=0, kind=kind, ticket_id=ticket.id if ticket else None, text=text, buttons=buttons,
+            copy_of=copy_of, recipient=Recipient(channel, user, Audience.ENGINEER, person=engineer.id),
+        )
+
+    def to_rooms(
+        self, ticket: Ticket, kind: str, text: str, *, copy_of: SourceRef | None = None,
+        buttons: tuple[Button, ...] = (), coalesce: bool = False, skip: StaffRoom | None = None,
+    ) -> list[Outbound]:
+        return [
+            Outbound(
+                id=0, kind=kind, ticket_id=ticket.id, text=text, title=self.title(ticket),
+                buttons=buttons, copy_of=copy_of,
+                recipient=Recipient(room.channel, room.chat_id, Audience.STAFF_ROOM),
+                coalesce=f"{kind}:{ticket.id}:{room.channel}" if coalesce else None,
+            )
+            for room in self._directory.staff_rooms
+            if room != skip
+        ]
+
+    def engineer_language(self, engineer: EngineerConfig) -> str:
+        return engineer.languages[0]
+
+    def needs_direct_copies(self, engineer: EngineerConfig) -> bool:
+        """Without a staff room on their channel, an engineer works from private chat, so
+        customer messages must come to them there."""
+        contact = self._directory.contact(engineer)
+        return contact is not None and not self._directory.has_staff_room(contact[0])
+
+    # -- situations --------------------------------------------------------------------------
+
+    def header(self, ticket: Ticket) -> list[Outbound]:
+        """The staff thread's header; only the newest pending one is sent (coalesced)."""
+        lang = STAFF_ROOM_LANGUAGE
+        engineer = self._directory.engineer(ticket.assignee)
+        org = self._directory.organisation(ticket.org_id)
+        body = texts.text(
+            "header", lang, ticket=ticket.display_id, org=org.name if org else texts.text("no_org", lang),
+            plan=ticket.plan, priority=f"{ticket.priority.name} {ticket.priority.label}",
+            lang=ticket.language, customer=ticket.customer_name or ticket.customer,
+            assignee=engineer.name if engineer else texts.text("unassigned", lang),
+            status=ticket.status.value, subject=ticket.subject,
+        )
+        return self.to_rooms(ticket, "header", body, buttons=self.staff_buttons(ticket, lang), coalesce=True)
+
+    def customer_message(self, ticket: Ticket, message: Message, source: SourceRef) -> list[Outbound]:
+        """A customer's message, copied into every staff room (and to a DM-only assignee)."""
+        text = texts.text("copy", STAFF_ROOM_LANGUAGE, name=ticket.customer_name or ticket.customer,
+                          text=message_text(message))
+        found = self.to_rooms(ticket, "copy", text, copy_of=source)
+        engineer = self._directory.engineer(ticket.assignee)
+        if engineer is not None and self.needs_direct_copies(engineer):
+            dm_text = texts.text("ping_message", self.engineer_language(engineer), ticket=ticket.display_id,
+                                 name=ticket.customer_name or ticket.customer, text=message_text(message))
+            found.append(self.to_engineer(engineer, "copy", dm_text, ticket=ticket, copy_of=source))
+        return [o for o in found if o is not None]
+
+    def ack(self, ticket: Ticket, decision: Assignment | Queued, first_response_due: datetime) -> Outbound:
+        lang = ticket.language
+        values = {"ticket": ticket.display_id, "priority": ticket.priority.name}
+        if isinstance(decision, Queued):
+            body = texts.text("ack_queued", lang, pickup=texts.when(decision.pickup_at, ticket.customer_tz, lang), **values)
+        else:
+            body = texts.text("ack_assigned", lang, due=texts.when(first_response_due, ticket.customer_tz, lang), **values)
+        buttons = () if ticket.priority <= Priority.P2 else (
+            Button("urgent", ticket.id, texts.text("button_urgent", lang)),)
+        return self.to_customer(ticket, "ack", body, buttons=buttons)
+
+    def assigned(
+        self, ticket: Ticket, engineer: EngineerConfig, reason: str, flags: tuple[str, ...],
+        due: datetime | None,
+    ) -> list[Outbound]:
+        lang = self.engineer_language(engineer)
+        org = self._directory.organisation(ticket.org_id)
+        body = texts.text(
+            "ping_assigned", lang, ticket=ticket.display_id,
+            org=org.name if org else (ticket.customer_name or ticket.customer),
+            priority=ticket.priority.name, lang=ticket.language, subject=ticket.subject, reason=reason,
+            flags="".join(f"\n⚠ {flag}" for flag in flags),
+            due=texts.when(due, engineer.timezone, lang) if due else "—",
+        )
+        buttons = (*self.staff_buttons(ticket, lang), Button("snooze", ticket.id, texts.text("button_snooze", lang), "30m"))
+        ping = self.to_engineer(engineer, "ping", body, ticket=ticket, buttons=buttons)
+        return [] if ping is None else [ping]
+
+    def unassigned(self, ticket: Ticket, engineer: EngineerConfig, reason: str) -> list[Outbound]:
+        body = texts.text("unassigned_you", self.engineer_language(engineer), ticket=ticket.display_id, reason=reason)
+        out = self.to_engineer(engineer, "notice", body, ticket=ticket)
+        return [] if out is None else [out]
+
+    def leads(self, ticket: Ticket | None, kind: str, text_by_language: dict[str, str] | str) -> list[Outbound]:
+        found = []
+        for lead in self._directory.leads():
+            body = text_by_language if isinstance(text_by_language, str) else text_by_language.get(
+                self.engineer_language(lead), text_by_language["en"])
+            out = self.to_engineer(lead, kind, body, ticket=ticket)
+            if out is not None:
+                found.append(out)
+        return found
+
+    def nobody_on_duty(self, ticket: Ticket, decision: Queued) -> list[Outbound]:
+        org = self._directory.organisation(ticket.org_id)
+        found = []
+        for lead in self._directory.leads():
+            lang = self.engineer_language(lead)
+            body = texts.text(
+                "queued_nobody", lang, ticket=ticket.display_id,
+                org=org.name if org else (ticket.customer_name or ticket.customer),
+                priority=ticket.priority.name, lang=ticket.language,
+                pickup=texts.when(decision.pickup_at, lead.timezone, lang), reason="; ".join(decision.reasons),
+            )
+            out = self.to_engineer(lead, "alert", body, ticket=ticket, buttons=self.staff_buttons(ticket, lang))
+            if out is not None:
+                found.append(out)
+        return found

@@ -1,0 +1,148 @@
+"""What happens when a deadline comes due: warnings, breaches, progress updates, pick-ups.
+
+Each due deadline row is handled in its own unit of work that also marks it fired, so a
+reminder is sent exactly once per ticket, clock, stage and target — across restarts,
+because the fired mark and the reminder's outbox row commit together.
+
+A reminder goes to the person responsible *now*: if the assignee is off shift, the warning
+goes to whoever is on duty for the ticket instead (without taking it from the assignee).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot import actions, texts
+from bot.config import EngineerConfig
+from bot.domain import Direction, EventType, Message, Status, Ticket
+from bot.records import ticket_from_row
+from bot.services import Services
+from bot.sla import BREACH, FIRST_RESPONSE, RESOLUTION, UPDATE
+from bot.work import AUTOCLOSE, PICKUP, SNOOZE, Work
+from routing.assign import Assignment
+from routing.durations import format_duration
+from storage.base import Row
+
+log = logging.getLogger("dutydesk.reminders")
+
+
+async def fire(s: Services, row: Row) -> None:
+    work = s.work()
+    work.fired(row["id"])
+    ticket_row = await s.store.ticket(row["ticket_id"])
+    if ticket_row is not None:
+        ticket = ticket_from_row(ticket_row)
+        handler = _HANDLERS.get(row["clock"])
+        if handler is None:
+            log.warning("deadline %s has unknown clock %s; marking it fired", row["id"], row["clock"])
+        elif _still_relevant(ticket, row["clock"]):
+            await handler(s, work, ticket, row)
+    await s.commit(work)
+
+
+def _still_relevant(ticket: Ticket, clock: str) -> bool:
+    if clock == AUTOCLOSE:
+        return ticket.status == Status.RESOLVED
+    return ticket.is_open
+
+
+async def _sla(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
+    clock, stage = row["clock"], row["stage"]
+    breach = stage >= BREACH
+    people = await _responsible(s, work, ticket)
+    for person, covering in people:
+        lang = s.notifier.engineer_language(person)
+        values = {
+            "cover": texts.text("covering", lang, name=covering.name) if covering else "",
+            "ticket": ticket.display_id, "priority": ticket.priority.name,
+            "clock": texts.text(f"clock_{clock}", lang), "percent": stage,
+            "due": texts.when(row["target_at"], person.timezone, lang),
+        }
+        body = texts.text("breach" if breach else "reminder", lang, **values)
+        buttons = s.notifier.staff_buttons(ticket, lang)
+        work.send(s.notifier.to_engineer(person, "breach" if breach else "reminder", body, ticket=ticket, buttons=buttons))
+    sent_to = ", ".join(p.id for p, _ in people) or "nobody reachable"
+    if not breach:
+        work.log(ticket, EventType.REMINDER_SENT, "desk", f"{clock} {stage}% used; reminded {sent_to}",
+                 clock=clock, stage=stage, due=row["target_at"].isoformat())
+        return
+    work.log(ticket, EventType.SLA_BREACHED, "desk", f"{clock} target passed ({row['target_at'].isoformat()}); told {sent_to} and the leads",
+             clock=clock, due=row["target_at"].isoformat())
+    for lead in s.directory.leads():
+        if lead not in [p for p, _ in people]:
+            lang = s.notifier.engineer_language(lead)
+            body = texts.text("breach", lang, cover="", ticket=ticket.display_id, priority=ticket.priority.name,
+                              clock=texts.text(f"clock_{clock}", lang),
+                              due=texts.when(row["target_at"], lead.timezone, lang))
+            work.send(s.notifier.to_engineer(lead, "breach", body, ticket=ticket))
+    if s.sla.targets(ticket.plan, ticket.priority).escalate_on_breach and s.router.roster.next_tier(ticket.tier):
+        loads = await s.store.loads()
+        actions.escalate(s, work, ticket, "desk", loads, to_tier=None, area=None,
+                         reason=f"automatic: {clock} SLA breached")
+
+
+async def _update(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
+    targets = s.sla.targets(ticket.plan, ticket.priority)
+    interval = format_duration(targets.update_every)
+    people = await _responsible(s, work, ticket)
+    for person, covering in people:
+        lang = s.notifier.engineer_language(person)
+        cover = texts.text("covering", lang, name=covering.name) if covering else ""
+        body = texts.text("update_due", lang, cover=cover, ticket=ticket.display_id, interval=interval)
+        work.send(s.notifier.to_engineer(person, "reminder", body, ticket=ticket))
+    note = ""
+    if targets.progress_note:
+        body = texts.text("progress", ticket.language, ticket=ticket.display_id)
+        work.add_message(Message(ticket.id, Direction.SYSTEM, "desk", body, work.now))
+        work.send(s.notifier.to_customer(ticket, "progress", body))
+        note = "; an automatic progress note went to the customer"
+    work.log(ticket, EventType.REMINDER_SENT, "desk",
+             f"no update to the customer for {interval}; reminded {', '.join(p.id for p, _ in people) or 'nobody'}{note}",
+             clock=UPDATE, stage=row["stage"], due=row["target_at"].isoformat())
+
+
+async def _pickup(s: Services, work: Work, ticket: Ticket, _: Row) -> None:
+    """A queued ticket's local shift has started: route it again."""
+    if ticket.assignee is not None:
+        return
+    loads = await s.store.loads()
+    actions.apply_decision(s, work, ticket, s.router.assign(ticket, loads, work.now), "desk")
+
+
+async def _autoclose(s: Services, work: Work, ticket: Ticket, _: Row) -> None:
+    after = format_duration(s.cfg.desk.reopen_within)
+    actions.close(s, work, ticket, "desk", f"resolved {after} ago with no reply from the customer")
+
+
+async def _snooze(s: Services, work: Work, ticket: Ticket, _: Row) -> None:
+    engineer = s.directory.engineer(ticket.assignee)
+    if engineer is None:
+        return
+    lang = s.notifier.engineer_language(engineer)
+    body = texts.text("snoozed", lang, ticket=ticket.display_id, priority=ticket.priority.name, subject=ticket.subject)
+    buttons = s.notifier.staff_buttons(ticket, lang)
+    work.send(s.notifier.to_engineer(engineer, "reminder", body, ticket=ticket, buttons=buttons))
+    work.log(ticket, EventType.REMINDER_SENT, "desk", f"snooze over; reminded {engineer.id}", clock=SNOOZE)
+
+
+async def _responsible(s: Services, work: Work, ticket: Ticket) -> list[tuple[EngineerConfig, EngineerConfig | None]]:
+    """Who should hear about this ticket now: (person, the off-duty assignee they cover for)."""
+    assignee = s.directory.engineer(ticket.assignee)
+    if assignee is not None and s.router.on_duty(assignee.id, work.now):
+        return [(assignee, None)]
+    decision = s.router.assign(ticket, await s.store.loads(), work.now)
+    if isinstance(decision, Assignment):
+        stand_in = s.directory.engineer(decision.engineer)
+        if stand_in is not None:
+            return [(stand_in, assignee)]
+    return [(lead, assignee) for lead in s.directory.leads()]
+
+
+_HANDLERS = {
+    FIRST_RESPONSE: _sla,
+    RESOLUTION: _sla,
+    UPDATE: _update,
+    PICKUP: _pickup,
+    AUTOCLOSE: _autoclose,
+    SNOOZE: _snooze,
+}

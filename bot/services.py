@@ -1,0 +1,50 @@
+"""The desk's collaborators, built once from the configuration and shared by its handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.directory import Directory
+from bot.notify import Notifier
+from bot.router import Router
+from bot.sla import SlaBook, build_calendars
+from bot.work import Work
+from routing.language import LanguageDetector
+from storage.base import Store
+
+
+@dataclass
+class Services:
+    cfg: Config
+    store: Store
+    clock: Clock
+    directory: Directory
+    sla: SlaBook
+    router: Router
+    notifier: Notifier
+    # Told after every commit: the dispatcher wakes for new outbox rows, the scheduler
+    # re-arms for earlier deadlines.
+    listeners: list[Callable[[Work], None]] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls, cfg: Config, store: Store, clock: Clock, channels: frozenset[str],
+        detector: LanguageDetector | None = None,
+    ) -> Services:
+        directory = Directory(cfg, channels)
+        sla = SlaBook(cfg, build_calendars(cfg))
+        return cls(
+            cfg=cfg, store=store, clock=clock, directory=directory, sla=sla,
+            router=Router(cfg, directory, sla, detector), notifier=Notifier(directory),
+        )
+
+    def work(self) -> Work:
+        return Work(self.clock.now(), self.sla, self.cfg.desk.reopen_within)
+
+    async def commit(self, work: Work) -> None:
+        await self.store.commit(work.changeset())
+        for listener in self.listeners:
+            listener(work)

@@ -1,0 +1,165 @@
+"""Everything the desk says to people, per language.
+
+Customers read the desk in their own language (Russian, Ukrainian, Polish, Danish,
+English); Belarusian and Kazakh speakers get Russian, which they read, rather than English;
+anything else gets English. Staff texts exist in English and Russian. Times are shown in
+the reader's time zone with Babel's local month and weekday names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+CUSTOMER_LANGUAGES = ("en", "ru", "uk", "pl", "da")
+FALLBACK = {"be": "ru", "kk": "ru"}
+
+TEXTS: dict[str, dict[str, str]] = {
+    # -- to customers ----------------------------------------------------------------------
+    "ack_assigned": {
+        "en": "Thank you! Your request {ticket} is registered (priority {priority}). An engineer will reply by {due}.",
+        "ru": "Спасибо! Ваше обращение {ticket} зарегистрировано (приоритет {priority}). Инженер ответит до {due}.",
+        "uk": "Дякуємо! Ваше звернення {ticket} зареєстровано (пріоритет {priority}). Інженер відповість до {due}.",
+        "pl": "Dziękujemy! Twoje zgłoszenie {ticket} zostało zarejestrowane (priorytet {priority}). Inżynier odpowie do {due}.",
+        "da": "Tak! Din henvendelse {ticket} er registreret (prioritet {priority}). En tekniker svarer senest {due}.",
+    },
+    "ack_queued": {
+        "en": "Thank you! Your request {ticket} is registered (priority {priority}). Our engineers are off duty now: it will be picked up {pickup}. If it is urgent, press «Urgent» or send /urgent.",
+        "ru": "Спасибо! Ваше обращение {ticket} зарегистрировано (приоритет {priority}). Сейчас нерабочее время: инженер возьмёт его в работу {pickup}. Если вопрос срочный, нажмите «Срочно» или отправьте /urgent.",
+        "uk": "Дякуємо! Ваше звернення {ticket} зареєстровано (пріоритет {priority}). Зараз неробочий час: інженер візьме його в роботу {pickup}. Якщо питання термінове, натисніть «Терміново» або надішліть /urgent.",
+        "pl": "Dziękujemy! Twoje zgłoszenie {ticket} zostało zarejestrowane (priorytet {priority}). Nasi inżynierowie są teraz poza dyżurem: zajmą się nim {pickup}. Jeśli to pilne, naciśnij «Pilne» lub wyślij /urgent.",
+        "da": "Tak! Din henvendelse {ticket} er registreret (prioritet {priority}). Vores teknikere har fri nu: den bliver taget {pickup}. Hvis det haster, tryk «Haster» eller send /urgent.",
+    },
+    "reopened": {
+        "en": "Your request {ticket} is open again; the engineer has your message.",
+        "ru": "Обращение {ticket} снова открыто, инженер получил ваше сообщение.",
+        "uk": "Звернення {ticket} знову відкрито, інженер отримав ваше повідомлення.",
+        "pl": "Zgłoszenie {ticket} zostało ponownie otwarte; inżynier otrzymał Twoją wiadomość.",
+        "da": "Din henvendelse {ticket} er åbnet igen; teknikeren har fået din besked.",
+    },
+    "progress": {
+        "en": "We are still working on your request {ticket}. We will write again as soon as we know more.",
+        "ru": "Мы продолжаем работать над обращением {ticket}. Напишем, как только появятся новости.",
+        "uk": "Ми продовжуємо працювати над зверненням {ticket}. Напишемо, щойно з'являться новини.",
+        "pl": "Nadal pracujemy nad zgłoszeniem {ticket}. Napiszemy, gdy tylko będziemy wiedzieć więcej.",
+        "da": "Vi arbejder stadig på din henvendelse {ticket}. Vi skriver igen, så snart vi ved mere.",
+    },
+    "resolved": {
+        "en": "Your request {ticket} is resolved. If the problem remains, just reply here. How did we do? Rate us from 1 to 5:",
+        "ru": "Обращение {ticket} решено. Если проблема осталась, просто ответьте здесь. Оцените, пожалуйста, нашу работу от 1 до 5:",
+        "uk": "Звернення {ticket} вирішено. Якщо проблема залишилася, просто дайте відповідь тут. Оцініть, будь ласка, нашу роботу від 1 до 5:",
+        "pl": "Zgłoszenie {ticket} zostało rozwiązane. Jeśli problem nadal występuje, po prostu odpowiedz tutaj. Jak nam poszło? Oceń od 1 do 5:",
+        "da": "Din henvendelse {ticket} er løst. Hvis problemet består, så svar bare her. Hvordan klarede vi os? Giv os 1 til 5:",
+    },
+    "closed": {
+        "en": "Your request {ticket} is closed. Write here any time to open a new one.",
+        "ru": "Обращение {ticket} закрыто. Напишите сюда в любое время, чтобы открыть новое.",
+        "uk": "Звернення {ticket} закрито. Напишіть сюди будь-коли, щоб відкрити нове.",
+        "pl": "Zgłoszenie {ticket} zostało zamknięte. Napisz tutaj w dowolnym momencie, aby otworzyć nowe.",
+        "da": "Din henvendelse {ticket} er lukket. Skriv her når som helst for at åbne en ny.",
+    },
+    "urgent_set": {
+        "en": "Request {ticket} is now urgent ({priority}); the engineer on duty has been alerted.",
+        "ru": "Обращение {ticket} теперь срочное ({priority}); дежурный инженер уведомлён.",
+        "uk": "Звернення {ticket} тепер термінове ({priority}); черговий інженер отримав сповіщення.",
+        "pl": "Zgłoszenie {ticket} jest teraz pilne ({priority}); dyżurny inżynier został powiadomiony.",
+        "da": "Henvendelse {ticket} haster nu ({priority}); vagthavende tekniker er underrettet.",
+    },
+    "rated": {
+        "en": "Thank you for rating {ticket}: {rating}/5.",
+        "ru": "Спасибо за оценку {ticket}: {rating}/5.",
+        "uk": "Дякуємо за оцінку {ticket}: {rating}/5.",
+        "pl": "Dziękujemy za ocenę {ticket}: {rating}/5.",
+        "da": "Tak for din vurdering af {ticket}: {rating}/5.",
+    },
+    "truncated": {
+        "en": "[message shortened: {count} more characters were not kept]",
+        "ru": "[сообщение сокращено: ещё {count} символов не сохранено]",
+    },
+    "button_urgent": {"en": "Urgent", "ru": "Срочно", "uk": "Терміново", "pl": "Pilne", "da": "Haster"},
+    # -- to staff -----------------------------------------------------------------------------
+    "ping_assigned": {
+        "en": "{ticket} · {org} · {priority} · {lang}\n{subject}\nAssigned to you: {reason}{flags}\nFirst response due {due}.",
+        "ru": "{ticket} · {org} · {priority} · {lang}\n{subject}\nНазначено вам: {reason}{flags}\nПервый ответ до {due}.",
+    },
+    "ping_message": {
+        "en": "{ticket} · {name} wrote:\n{text}",
+        "ru": "{ticket} · {name} пишет:\n{text}",
+    },
+    "header": {
+        "en": "{ticket} · {org} ({plan}) · {priority} · {lang}\nCustomer: {customer}\nAssignee: {assignee}\nStatus: {status}\n{subject}",
+        "ru": "{ticket} · {org} ({plan}) · {priority} · {lang}\nКлиент: {customer}\nИсполнитель: {assignee}\nСтатус: {status}\n{subject}",
+    },
+    "copy": {"en": "{name}: {text}", "ru": "{name}: {text}"},
+    "engineer_copy": {"en": "{name} (to customer): {text}", "ru": "{name} (клиенту): {text}"},
+    "note_copy": {"en": "Note by {name}: {text}", "ru": "Заметка {name}: {text}"},
+    "edited_copy": {"en": "{name} edited a message: {text}", "ru": "{name} изменил(а) сообщение: {text}"},
+    "queued_nobody": {
+        "en": "{ticket} · {org} · {priority} · {lang}: nobody can take it now — queued until {pickup}. Please assign someone.\n{reason}",
+        "ru": "{ticket} · {org} · {priority} · {lang}: сейчас некому взять — в очереди до {pickup}. Назначьте, пожалуйста, исполнителя.\n{reason}",
+    },
+    "unassigned_you": {
+        "en": "{ticket} is no longer yours: {reason}",
+        "ru": "{ticket} больше не на вас: {reason}",
+    },
+    "delivery_failed": {
+        "en": "{ticket}: your message could not be delivered to the customer ({reason}).",
+        "ru": "{ticket}: сообщение клиенту не доставлено ({reason}).",
+    },
+    "reminder": {
+        "en": "{cover}{ticket} · {priority}: {clock} — {percent}% of the target used, due {due}.",
+        "ru": "{cover}{ticket} · {priority}: {clock} — использовано {percent}% срока, крайний срок {due}.",
+    },
+    "breach": {
+        "en": "{cover}{ticket} · {priority}: {clock} SLA breached (was due {due}).",
+        "ru": "{cover}{ticket} · {priority}: нарушен SLA — {clock} (срок был {due}).",
+    },
+    "update_due": {
+        "en": "{cover}{ticket}: the customer has had no update for {interval}. Please write to them.",
+        "ru": "{cover}{ticket}: клиент не получал новостей {interval}. Напишите ему, пожалуйста.",
+    },
+    "snoozed": {
+        "en": "Reminder: {ticket} · {priority} · {subject}",
+        "ru": "Напоминание: {ticket} · {priority} · {subject}",
+    },
+    "covering": {
+        "en": "(for {name}, who is off duty) ",
+        "ru": "(за {name}, он(а) не на смене) ",
+    },
+    "clock_first_response": {"en": "first response", "ru": "первый ответ"},
+    "clock_resolution": {"en": "resolution", "ru": "решение"},
+    "unassigned": {"en": "nobody yet", "ru": "пока никто"},
+    "no_org": {"en": "no organisation", "ru": "без организации"},
+    "button_take": {"en": "Take", "ru": "Взять"},
+    "button_escalate": {"en": "Escalate", "ru": "Эскалировать"},
+    "button_resolve": {"en": "Resolve", "ru": "Решено"},
+    "button_snooze": {"en": "Snooze 30 min", "ru": "Отложить 30 мин"},
+}
+
+
+def language_for(language: str | None) -> str:
+    """The catalogue language a reader of `language` gets."""
+    if language in CUSTOMER_LANGUAGES:
+        return language
+    return FALLBACK.get(language or "", "en")
+
+
+def text(key: str, language: str | None, **values: object) -> str:
+    return render(TEXTS, key, language, **values)
+
+
+def render(catalogue: dict[str, dict[str, str]], key: str, language: str | None, **values: object) -> str:
+    """`key`'s template in the reader's language (or the nearest one there is), filled in."""
+    variants = catalogue[key]
+    lang = language_for(language)
+    template = variants.get(lang) or variants.get(FALLBACK.get(lang, "en")) or variants["en"]
+    return template.format(**values)
+
+
+def when(instant: datetime, tz: str, language: str | None) -> str:
+    """A deadline as a person reads it: weekday, date, time, and the zone it is in."""
+    lang = language_for(language)
+    local = format_datetime(instant, "EEE d MMM HH:mm", tzinfo=ZoneInfo(tz), locale=lang)
+    return f"{local} ({tz})"

@@ -1,0 +1,147 @@
+"""Priority detection: what the customer chose, what the text says, and the plan's floor.
+
+Customers routinely write "everything is down" and leave the priority at Normal, and the
+queue is ordered by priority, so the text may *raise* a priority — never lower it silently.
+Every decision carries a sentence a team lead can read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Priority(IntEnum):
+    """P1 is the most urgent; a smaller number always wins."""
+
+    P1 = 1
+    P2 = 2
+    P3 = 3
+    P4 = 4
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Priority:
+        """Accept what people type: P1, p2, 1, critical, high, normal, low."""
+        key = text.strip().lower()
+        for priority in cls:
+            if key in (priority.name.lower(), str(priority.value), priority.label):
+                return priority
+        raise ValueError(f'"{text}" is not a priority (use P1, P2, P3, P4)')
+
+
+_LABELS = {Priority.P1: "critical", Priority.P2: "high", Priority.P3: "normal", Priority.P4: "low"}
+
+
+@dataclass(frozen=True)
+class PriorityRule:
+    """A phrase (or `re:` regular expression) that, found in a message, means `priority`."""
+
+    priority: Priority
+    pattern: str
+
+
+@dataclass(frozen=True)
+class PriorityDecision:
+    priority: Priority
+    source: str  # "text" | "chosen" | "plan" | "default"
+    reason: str
+    matched: str | None = None
+
+
+DEFAULT_RULES: Mapping[Priority, Sequence[str]] = {
+    Priority.P1: (
+        "всё упало", "все упало", "всё легло", "ничего не работает", "не работает ничего",
+        "production down", "prod down", "prod is down", "everything is down", "outage",
+        "data loss", "потеря данных", "lost data", "site is down", "сервис недоступен",
+        "vse upalo", "nichego ne rabotaet", "nic nie działa", "awaria", "alt er nede",
+        "intet virker",
+    ),
+    Priority.P2: (
+        "срочно", "urgent", "asap", "critical", "критично", "не работает", "не могу войти",
+        "doesn't work", "does not work", "not working", "is down", "broken", "pilne",
+        "nie działa", "haster", "virker ikke", "srochno", "ne rabotaet",
+    ),
+    Priority.P4: (),
+}
+
+
+def default_rules() -> tuple[PriorityRule, ...]:
+    return rules_from_mapping(DEFAULT_RULES)
+
+
+def rules_from_mapping(mapping: Mapping[Priority, Iterable[str]]) -> tuple[PriorityRule, ...]:
+    return tuple(
+        PriorityRule(priority, pattern) for priority, patterns in mapping.items() for pattern in patterns
+    )
+
+
+class PriorityDetector:
+    """Compiled rules; build once per configuration (compiling on every message is waste)."""
+
+    def __init__(self, rules: Iterable[PriorityRule], default: Priority = Priority.P3) -> None:
+        self.default = default
+        self._rules = sorted(
+            ((rule.priority, rule.pattern, _compile(rule.pattern)) for rule in rules),
+            key=lambda item: item[0],
+        )
+
+    def decide(
+        self,
+        text: str | None,
+        *,
+        chosen: Priority | None = None,
+        floor: Priority | None = None,
+        plan: str | None = None,
+    ) -> PriorityDecision:
+        """The most urgent of: the customer's choice, the text's strongest match, the plan floor."""
+        candidates: list[PriorityDecision] = []
+        matched = self._match(text or "")
+        if matched is not None:
+            priority, phrase = matched
+            candidates.append(PriorityDecision(priority, "text", f"matched '{phrase}'", phrase))
+        if chosen is not None:
+            candidates.append(PriorityDecision(chosen, "chosen", "chosen by the customer"))
+        if floor is not None:
+            where = f"plan {plan}" if plan else "the plan"
+            candidates.append(PriorityDecision(floor, "plan", f"floor of {where}"))
+        if not candidates:
+            return PriorityDecision(self.default, "default", f"{self.default.name}: nothing urgent found")
+        best = min(candidates, key=lambda c: (c.priority, _SOURCE_RANK[c.source]))
+        raised = [c for c in candidates if c.priority > best.priority]
+        reason = f"{best.priority.name}: {best.reason}"
+        if raised:
+            reason += " (raised over " + "; ".join(f"{c.priority.name} {c.reason}" for c in raised) + ")"
+        return PriorityDecision(best.priority, best.source, reason, best.matched)
+
+    def _match(self, text: str) -> tuple[Priority, str] | None:
+        folded = normalise(text)
+        for priority, phrase, regex in self._rules:
+            if regex.search(folded):
+                return priority, phrase
+        return None
+
+
+_SOURCE_RANK = {"chosen": 0, "text": 1, "plan": 2, "default": 3}
+
+
+def normalise(text: str) -> str:
+    """Fold case, ё and runs of white space so that 'Всё  УПАЛО' matches 'все упало'."""
+    return re.sub(r"\s+", " ", text.casefold().replace("ё", "е")).strip()
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    if pattern.startswith("re:"):
+        try:
+            return re.compile(pattern[3:], re.IGNORECASE)
+        except re.error as exc:
+            raise ValueError(f'"{pattern}" is not a valid regular expression: {exc}') from None
+    words = [re.escape(word) for word in normalise(pattern).split(" ") if word]
+    if not words:
+        raise ValueError("a priority pattern must not be empty")
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)")

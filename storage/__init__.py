@@ -1,0 +1,16 @@
+"""Persistence. `open_store(url)` picks the backend from the URL's scheme."""
+
+from __future__ import annotations
+
+from storage.base import ChangeSet, DuplicateKey, Intake, Row, Store, TicketQuery
+
+__all__ = ["ChangeSet", "DuplicateKey", "Intake", "Row", "Store", "TicketQuery", "open_store"]
+
+
+async def open_store(url: str) -> Store:
+    if url.startswith("sqlite:///"):
+        from storage.sqlite import SqliteStore
+
+        return await SqliteStore.open(url)
+    scheme = url.split(":", 1)[0]
+    raise ValueError(f'storage.url: unsupported scheme "{scheme}" (use sqlite:///path/to/desk.db)')

@@ -1,0 +1,131 @@
+"""What every storage backend offers the desk: units of work in, rows out.
+
+Storage knows tables and rows, not tickets: the desk maps its domain values to rows
+(`bot/records.py`), so a backend is only SQL, and SQLite and PostgreSQL share the mapping.
+A row is a dict keyed by column name, holding Python values (aware UTC datetimes, ints,
+strings, and lists/dicts for JSON columns); each backend encodes them its own way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+
+
+class DuplicateKey(Exception):
+    """An inbound key was already taken: the platform redelivered something we have."""
+
+
+@dataclass
+class ChangeSet:
+    """Everything one decision of the desk changes, committed in one transaction.
+
+    The outbound messages a change causes ride in the same transaction (an outbox), so a
+    crash either loses both the change and its messages or keeps both.
+    """
+
+    keys: list[Row] = field(default_factory=list)  # inbound keys: key, ticket_id, at
+    tickets: list[Row] = field(default_factory=list)  # upserted by id
+    messages: list[Row] = field(default_factory=list)  # inserted, or updated when "id" is set
+    events: list[Row] = field(default_factory=list)
+    outbox: list[Row] = field(default_factory=list)
+    # (ticket id, clock) -> that clock's deadlines; replaces its unfired ones, and a row that
+    # already fired with the same stage and target is not inserted again.
+    deadlines: dict[tuple[int, str], list[Row]] = field(default_factory=dict)
+    fired: list[tuple[int, datetime]] = field(default_factory=list)  # deadline id, when
+    refs: list[Row] = field(default_factory=list)
+    overrides: list[Row] = field(default_factory=list)
+    fresh: list[Row] = field(default_factory=list)  # conversations whose next message opens a new ticket
+
+    def __bool__(self) -> bool:
+        return any(
+            (self.keys, self.tickets, self.messages, self.events, self.outbox, self.deadlines,
+             self.fired, self.refs, self.overrides, self.fresh)
+        )
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What the desk must know before deciding about one inbound message — read in one go."""
+
+    seen: bool
+    fresh: bool  # the customer asked (/new) for a new ticket in this conversation
+    ticket: Row | None
+    album_message: Row | None
+    loads: dict[str, tuple[int, datetime | None]]
+    next_ticket_id: int
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    statuses: tuple[str, ...] = ()
+    assignee: str | None = None
+    unassigned: bool = False
+    customer: str | None = None
+    org_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    limit: int = 100
+
+
+class Store(Protocol):
+    async def close(self) -> None: ...
+
+    async def intake(
+        self, key: str, channel: str, chat_id: str, thread_id: str | None,
+        reply_to: str | None, album: str | None,
+    ) -> Intake: ...
+
+    async def commit(self, changes: ChangeSet) -> None: ...
+
+    async def next_ticket_id(self) -> int: ...
+
+    async def loads(self) -> dict[str, tuple[int, datetime | None]]: ...
+
+    async def ticket(self, ticket_id: int) -> Row | None: ...
+
+    async def ticket_by_thread(self, channel: str, chat_id: str, thread_id: str) -> Row | None: ...
+
+    async def ticket_by_ref(self, channel: str, chat_id: str, message_id: str) -> Row | None: ...
+
+    async def open_ticket_for(self, channel: str, chat_id: str, thread_id: str | None) -> Row | None: ...
+
+    async def message_by_ref(self, channel: str, chat_id: str, platform_id: str) -> Row | None: ...
+
+    async def tickets(self, query: TicketQuery) -> list[Row]: ...
+
+    async def messages(self, ticket_id: int) -> list[Row]: ...
+
+    async def events(self, ticket_id: int) -> list[Row]: ...
+
+    async def events_between(self, types: tuple[str, ...], start: datetime, end: datetime) -> list[Row]: ...
+
+    async def outbox_rows(self, ticket_id: int | None = None, state: str | None = None) -> list[Row]: ...
+
+    async def pending_outbox(self, after_id: int, limit: int) -> list[Row]: ...
+
+    async def mark_sent(
+        self, outbox_id: int, at: datetime, platform_id: str | None, ref: Row | None,
+        thread: Row | None,
+    ) -> None: ...
+
+    async def mark_failed(self, outbox_id: int, at: datetime, error: str) -> None: ...
+
+    async def note_attempt(self, outbox_id: int, error: str) -> None: ...
+
+    async def staff_threads(self) -> list[Row]: ...
+
+    async def next_due(self) -> datetime | None: ...
+
+    async def due_deadlines(self, now: datetime, limit: int) -> list[Row]: ...
+
+    async def deadlines(self, ticket_id: int) -> list[Row]: ...
+
+    async def open_targets(self, clocks: tuple[str, ...], limit: int) -> list[Row]: ...
+
+    async def overrides(self, ending_after: datetime) -> list[Row]: ...
+
+    async def chat_moved(self, channel: str, old_chat_id: str, new_chat_id: str) -> int: ...

@@ -1,0 +1,85 @@
+"""Configuration: the example loads, and every mistake is reported by file and key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, check_secrets, load_config, parse_config
+from bot.router import build_roster
+from bot.sla import build_calendars
+
+from .conftest import EXAMPLE
+
+
+def _raw() -> dict:
+    return tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+
+
+def test_example_config_loads_and_builds_everything() -> None:
+    cfg = load_config(EXAMPLE)
+    assert {p for p in cfg.plans} == {"basic", "warranty", "8x5", "24x7", "premium"}
+    assert cfg.plans["premium"].first_response.total_seconds() == 15 * 60
+    assert cfg.plans["warranty"].resolution.total_seconds() == 40 * 3600
+    roster = build_roster(cfg)
+    assert roster.tiers == ("l1", "ee", "se")
+    assert set(build_calendars(cfg)) >= {"24/7", "ru_workdays", "moscow_8x5", "always"}
+    # A relative SQLite path lives beside the config file.
+    assert cfg.storage.url == f"sqlite:///{EXAMPLE.parent / 'dutydesk.db'}"
+
+
+def _error(raw: dict) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, source="config.toml")
+    return str(caught.value)
+
+
+def test_bad_duration_names_file_and_key() -> None:
+    raw = _raw()
+    raw["plans"]["premium"]["first_response"] = "15 minuts"
+    assert _error(raw) == (
+        'config.toml: plans.premium.first_response: "15 minuts" is not a duration '
+        "(examples: 15m, 1h, 8h, 2d, 40 working hours)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (("engineers", 0, "timezone"), "Moscow", 'config.toml: engineers[0].timezone: "Moscow" is not a time zone'),
+        (("engineers", 0, "languages"), ["russian"], "config.toml: engineers[0].languages[0]: \"russian\" is not a two-letter"),
+        (("engineers", 0, "shift"), "moon", 'config.toml: engineers[0].shift: no shift named "moon"'),
+        (("organisations", 0, "plan"), "gold", 'config.toml: organisations[0].plan: no plan named "gold"'),
+        (("routing", "urgent"), "P7", 'config.toml: routing.urgent: "P7" is not a priority'),
+        (("desk", "langauges"), ["en"], "config.toml: desk.langauges: unknown key (a typo?)"),
+        (("calendars", "ru_workdays", "hours"), {"mon-fri": "9-18"}, "config.toml: calendars.ru_workdays"),
+        (("engineers", 1, "identities"), ["telegram:100001"], 'identity "telegram:100001" appears twice'),
+    ],
+)
+def test_mistakes_are_named(path: tuple, value: object, expected: str) -> None:
+    raw = _raw()
+    node = raw
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    assert expected in _error(raw)
+
+
+def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
+    broken = tmp_path / "config.toml"
+    broken.write_text("[desk\nname = 1", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config.toml: not valid TOML"):
+        load_config(broken)
+    with pytest.raises(ConfigError, match=r"no such file"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_secrets_come_from_the_environment() -> None:
+    raw = _raw()
+    raw["telegram"]["enabled"] = True
+    cfg = parse_config(raw)
+    assert check_secrets(cfg, environ={}) == ["telegram.token: environment variable TELEGRAM_BOT_TOKEN is not set"]
+    assert check_secrets(cfg, environ={"TELEGRAM_BOT_TOKEN": "123:abc"}) == []
+    assert cfg.telegram.token.reveal({"TELEGRAM_BOT_TOKEN": "123:abc"}) == "123:abc"
