@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.commands.types import CommandRequest, Press, Reply
 from bot.desk import Desk
 from bot.domain import Attachment, ConversationRef, Inbound, Priority, Sender
 from bot.intake import Receipt
@@ -84,6 +85,11 @@ class LocalChannel:
 
     # -- the people side: what users write -------------------------------------------------------
 
+    def _bound(self) -> Desk:
+        if self._desk is None:
+            raise RuntimeError("the local channel is not bound to a desk")
+        return self._desk
+
     async def say(
         self,
         user: str,
@@ -101,15 +107,14 @@ class LocalChannel:
         album: str | None = None,
     ) -> Receipt:
         """`user` writes `text` in `chat` (default: their private chat with the bot)."""
-        if self._desk is None:
-            raise RuntimeError("the local channel is not bound to a desk")
+        desk = self._bound()
         chat_id = chat or user
         inbound = Inbound(
             conversation=ConversationRef(NAME, chat_id, thread),
             sender=Sender(f"{NAME}:{user}", name, language),
             text=text,
             message_id=message_id or f"u{next(self._ids)}",
-            at=self._desk.clock.now(),
+            at=desk.clock.now(),
             attachments=attachments,
             reply_to=reply_to,
             private=chat is None,
@@ -117,4 +122,18 @@ class LocalChannel:
             priority=priority,
             new_ticket=new_ticket,
         )
-        return await self._desk.receive(inbound)
+        return await desk.receive(inbound)
+
+    async def command(
+        self, user: str, text: str, *, chat: str | None = None, thread: str | None = None,
+        key: str | None = None, in_chat: bool = False,
+    ) -> Reply:
+        """`user` types a command (without its slash) in `chat`."""
+        return await self._bound().command(CommandRequest(
+            sender=Sender(f"{NAME}:{user}"), conversation=ConversationRef(NAME, chat or user, thread),
+            text=text, private=chat is None, key=key, reply_in_chat=in_chat,
+        ))
+
+    async def press(self, user: str, data: str, *, chat: str | None = None, key: str | None = None) -> Reply:
+        """`user` presses a button whose data is `data` under a message in `chat`."""
+        return await self._bound().press(Press(Sender(f"{NAME}:{user}"), ConversationRef(NAME, chat or user), data, key))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
+
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -79,6 +82,22 @@ class App:
             await self.http.start()
         await self.dispatcher.start()
         await self.scheduler.start()
+        self._schedule_briefings()
+
+    def _schedule_briefings(self) -> None:
+        """Each lead's daily queue digest and weekly SLA report, at their local time."""
+        timing = self.cfg.scheduler
+        digest_h, digest_m = (int(x) for x in timing.digest_at.split(":"))
+        report_h, report_m = (int(x) for x in timing.report_at.split(":"))
+        for lead in self.desk.services.directory.leads():
+            self.scheduler.add_cron(
+                f"digest-{lead.id}", partial(self.desk.brief_lead, lead.id, "queue", "digest"),
+                CronTrigger(hour=digest_h, minute=digest_m, timezone=lead.timezone),
+            )
+            self.scheduler.add_cron(
+                f"report-{lead.id}", partial(self.desk.brief_lead, lead.id, "sla week", "report"),
+                CronTrigger(day_of_week=timing.report_day, hour=report_h, minute=report_m, timezone=lead.timezone),
+            )
 
     async def stop(self) -> None:
         await self.scheduler.stop()

@@ -302,9 +302,9 @@ class RoutingConfig(Model):
 
 
 class SchedulerConfig(Model):
-    digest_at: str = "09:00"  # daily queue digest, in each lead's time zone
+    digest_at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # each lead's local time
     report_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
-    report_at: str = "09:00"
+    report_at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class Config(Model):

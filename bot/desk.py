@@ -19,7 +19,7 @@ from bot import commands, intake, reminders, staffside, texts
 from bot.clock import Clock
 from bot.commands.types import CommandRequest, Press, Reply
 from bot.config import Config
-from bot.domain import Direction, Edited, EventType, Inbound
+from bot.domain import ConversationRef, Direction, Edited, EventType, Inbound, Sender
 from bot.intake import Receipt, clean_text
 from bot.notify import STAFF_ROOM_LANGUAGE
 from bot.outbound import Audience, DeliveryResult, Outbound
@@ -140,8 +140,8 @@ class Desk:
         rcpt = message.recipient
         ref = None
         if message.ticket_id is not None and result.message_id is not None:
-            ref = {"channel": rcpt.channel, "chat_id": rcpt.chat_id, "message_id": result.message_id,
-                   "ticket_id": message.ticket_id}
+            ref = {"channel": rcpt.channel, "chat_id": result.chat_id or rcpt.chat_id,
+                   "message_id": result.message_id, "ticket_id": message.ticket_id}
         thread = None
         if message.ticket_id is not None and rcpt.audience == Audience.STAFF_ROOM and (
             result.thread_id is not None or result.header_id is not None
@@ -152,18 +152,21 @@ class Desk:
 
     # -- time-driven work (called by the scheduler) ------------------------------------------
 
-    async def fire_due(self, limit: int = 200) -> int:
-        """Handle every deadline due by now, oldest first; returns how many fired."""
+    async def fire_due(self) -> int:
+        """Handle every deadline due by now, oldest first; returns how many fired.
+
+        One at a time, re-reading after each: handling one deadline recomputes the ticket's
+        others, so a batch read up front could hold rows that no longer apply.
+        """
         s = self.services
         fired = 0
         while True:
             async with self._lock:
-                rows = await s.store.due_deadlines(s.clock.now(), limit)
-                for row in rows:
-                    await reminders.fire(s, row)
-            fired += len(rows)
-            if len(rows) < limit:
-                return fired
+                rows = await s.store.due_deadlines(s.clock.now(), 1)
+                if not rows:
+                    return fired
+                await reminders.fire(s, rows[0])
+            fired += 1
 
     async def next_due(self) -> datetime | None:
         return await self.store.next_due()
@@ -182,3 +185,20 @@ class Desk:
     async def press(self, pressed: Press) -> Reply:
         async with self._lock:
             return await commands.press(self.services, pressed)
+
+    async def brief_lead(self, lead_id: str, command_text: str, kind: str) -> None:
+        """Send a lead, privately, what `command_text` would show them now — the daily queue
+        digest is `queue`, the weekly report `sla week`: the same views, on a timer."""
+        s = self.services
+        lead = s.directory.engineer(lead_id)
+        contact = s.directory.contact(lead) if lead else None
+        if lead is None or contact is None:
+            log.warning("cannot brief %s: not an engineer reachable on a running channel", lead_id)
+            return
+        channel, user = contact
+        request = CommandRequest(Sender(f"{channel}:{user}"), ConversationRef(channel, user), command_text)
+        async with self._lock:
+            reply = await commands.run(s, request)
+            work = s.work()
+            work.send(s.notifier.to_engineer(lead, kind, reply.text))
+            await s.commit(work)

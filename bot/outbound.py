@@ -79,6 +79,9 @@ class Outbound:
 @dataclass(frozen=True)
 class DeliveryResult:
     message_id: str | None = None
+    # The chat the message really landed in, when the platform resolved the recipient to
+    # another id (Slack: a message "to U123" lands in the DM channel D456).
+    chat_id: str | None = None
     # Set when delivery created (or re-created) the ticket's staff thread.
     thread_id: str | None = None
     header_id: str | None = None

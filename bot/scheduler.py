@@ -34,7 +34,7 @@ class DueWork(Protocol):
     @property
     def clock(self) -> Clock: ...
 
-    async def fire_due(self, limit: int = ...) -> int: ...
+    async def fire_due(self) -> int: ...
 
     async def next_due(self) -> datetime | None: ...
 
@@ -63,6 +63,11 @@ class SlaScheduler:
         """Periodic work (daily digest, weekly report), each in its own time zone."""
         self._scheduler.add_job(job, trigger, id=name, replace_existing=True, misfire_grace_time=3600,
                                 coalesce=True)
+
+    def next_run(self, name: str) -> datetime | None:
+        """When a periodic job runs next (None if there is no such job)."""
+        job = self._scheduler.get_job(name)
+        return None if job is None else job.next_run_time
 
     def nudge(self, when: datetime | None) -> None:
         """A commit produced a deadline at `when`: wake earlier if it is before the armed one."""

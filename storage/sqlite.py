@@ -413,17 +413,15 @@ def _apply(conn: sqlite3.Connection, cs: ChangeSet) -> None:
                 (row["coalesce_key"],),
             )
         conn.execute(INSERT_OUTBOX, _values(row, OUTBOX_COLUMNS))
-    for (ticket_id, clock), rows in cs.deadlines.items():
-        conn.execute(
-            "DELETE FROM deadlines WHERE ticket_id = ? AND clock = ? AND fired_at IS NULL",
-            (ticket_id, clock),
-        )
-        conn.executemany(INSERT_DEADLINE, [_values(r, DEADLINE_COLUMNS) for r in rows])
+    # Fired marks first: the recomputed schedule below must see them, or it would put a
+    # just-fired deadline back as new.
     if cs.fired:
         conn.executemany(
             "UPDATE deadlines SET fired_at = ? WHERE id = ? AND fired_at IS NULL",
             [(encode_time(at), deadline_id) for deadline_id, at in cs.fired],
         )
+    for (ticket_id, clock), rows in cs.deadlines.items():
+        _replace_deadlines(conn, ticket_id, clock, rows)
     if cs.refs:
         conn.executemany(INSERT_REF, [_values(r, REF_COLUMNS) for r in cs.refs])
     if cs.overrides:
@@ -435,6 +433,19 @@ def _apply(conn: sqlite3.Connection, cs: ChangeSet) -> None:
             conn.execute("DELETE FROM fresh_conversations WHERE channel = ? AND chat_id = ? AND thread_id = ?", key)
         else:
             conn.execute("INSERT OR REPLACE INTO fresh_conversations VALUES (?, ?, ?, ?)", (*key, encode_time(mark["at"])))
+
+
+def _replace_deadlines(conn: sqlite3.Connection, ticket_id: int, clock: str, rows: list[Row]) -> None:
+    """Make the clock's unfired deadlines exactly `rows`, leaving unchanged ones in place
+    (same id: a batch of due rows being fired stays valid) and fired ones untouched."""
+    keep = [(r["stage"], encode_time(r["target_at"])) for r in rows]
+    sql = "DELETE FROM deadlines WHERE ticket_id = ? AND clock = ? AND fired_at IS NULL"
+    params: list[Any] = [ticket_id, clock]
+    if keep:
+        sql += f" AND (stage, target_at) NOT IN (VALUES {', '.join(['(?, ?)'] * len(keep))})"
+        params += [value for pair in keep for value in pair]
+    conn.execute(sql, params)
+    conn.executemany(INSERT_DEADLINE, [_values(r, DEADLINE_COLUMNS) for r in rows])
 
 
 def _write(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> None:
