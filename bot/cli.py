@@ -8,9 +8,11 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config, ConfigError, check_secrets, load_config
+from routing.durations import parse_duration
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -58,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     _database_args(show)
     show.add_argument("ticket", help="e.g. T-1042")
     show.set_defaults(handler=_tickets_show)
+
+    report = sub.add_parser("report", help="SLA compliance: first response and resolution met, p50/p90 times")
+    _database_args(report)
+    report.add_argument("--since", required=True, help="start: 2026-11-01, 2026-11-01T09:00+03:00, or 7d (ago)")
+    report.add_argument("--until", help="end (default: now)")
+    report.add_argument("--csv", type=Path, help="also write the table as CSV to this file")
+    report.set_defaults(handler=_report)
 
     demo = sub.add_parser("demo", help="a scripted day and night on the local channel; no tokens, no network")
     demo.add_argument("--db", type=Path, help="keep the demo database here instead of a temporary file")
@@ -147,6 +156,42 @@ def _tickets_show(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from bot.report import as_csv, as_table, sla_report
+    from storage import open_store
+
+    now = datetime.now(UTC)
+    since = _instant(args.since, now)
+    until = _instant(args.until, now) if args.until else now
+
+    async def build():  # type: ignore[no-untyped-def]
+        store = await open_store(_storage_url(args))
+        try:
+            return await sla_report(store, since, until, now)
+        finally:
+            await store.close()
+
+    report = asyncio.run(build())
+    print(as_table(report))
+    if args.csv is not None:
+        args.csv.write_text(as_csv(report), encoding="utf-8")
+        print(f"CSV written to {args.csv}")
+    return 0
+
+
+def _instant(text: str, now: datetime) -> datetime:
+    """A date (midnight UTC), an ISO date-time with offset, or a duration ago ("7d")."""
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f'"{text}" is not a date, a date-time or a duration like 7d') from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _demo(args: argparse.Namespace) -> int:

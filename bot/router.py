@@ -116,6 +116,7 @@ class Router:
             coverage=self._sla.coverage(ticket.plan),
             skills=frozenset(org.skills) if org else frozenset(),
             tier=ticket.tier,
+            display_tz=ticket.customer_tz,
         )
 
     def assign(

@@ -10,7 +10,7 @@ carries its reasons in words, for the event log and for `dutydesk explain`.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,7 @@ class TicketFacts:
     coverage: BusinessCalendar  # the hours the customer's plan promises work in
     skills: frozenset[str] = frozenset()  # every one is required (e.g. local:ru, finance)
     tier: str = "l1"
+    display_tz: str = "UTC"  # the zone times are written in, in reasons (the customer's)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class AssignmentPolicy:
                 tier=facts.tier,
             )
         reasons = [f"no {language_name(lang)}-speaking {facts.tier} engineer free on duty"
-                   f" at {_clock(at, facts.coverage.tz)}", *local.notes]
+                   f" at {_clock(at, facts.display_tz)}", *local.notes]
         urgent = facts.priority <= self.urgent
         covered = facts.coverage.is_open(at)
         if urgent or covered:
@@ -98,7 +99,7 @@ class AssignmentPolicy:
                     f"customer wrote in {language_name(lang)}",)
                 return Assignment(
                     sun.chosen.id,
-                    (*reasons, f"{why}: follow the sun to {self._on_duty_reason(sun.chosen, at)}",
+                    (*reasons, f"{why}, so it follows the sun: {self._on_duty_reason(sun.chosen, at)}",
                      *sun.notes),
                     follow_the_sun=True, flags=flags, tier=facts.tier,
                 )
@@ -122,8 +123,7 @@ class AssignmentPolicy:
         if tier not in self.roster.tiers:
             raise ValueError(f'"{tier}" is not a tier (tiers: {", ".join(self.roster.tiers)})')
         skills = facts.skills | ({area} if area else set())
-        target = TicketFacts(facts.language, facts.priority, facts.plan, facts.coverage,
-                             frozenset(skills), tier)
+        target = replace(facts, skills=frozenset(skills), tier=tier)
         area_text = f" ({area})" if area else ""
         for language in dict.fromkeys((facts.language, self.follow_the_sun_language, None)):
             found = self._candidates(target, at, language, loads, exclude)
@@ -178,7 +178,7 @@ class AssignmentPolicy:
                 when, engineer = pickup
                 return Queued(
                     when,
-                    (*reasons, f"queued: {engineer.name} comes on duty {_clock(when, facts.coverage.tz)}"),
+                    (*reasons, f"queued: {engineer.name} comes on duty {_clock(when, facts.display_tz)}"),
                     alert_lead=alert_lead, tier=facts.tier,
                 )
         # Nobody will come within the horizon: still never drop the ticket. A lead must act.
