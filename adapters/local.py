@@ -136,4 +136,5 @@ class LocalChannel:
 
     async def press(self, user: str, data: str, *, chat: str | None = None, key: str | None = None) -> Reply:
         """`user` presses a button whose data is `data` under a message in `chat`."""
-        return await self._bound().press(Press(Sender(f"{NAME}:{user}"), ConversationRef(NAME, chat or user), data, key))
+        pressed = Press(Sender(f"{NAME}:{user}"), ConversationRef(NAME, chat or user), data, key)
+        return await self._bound().press(pressed)

@@ -119,8 +119,8 @@ def record_engineer_message(
     if ticket.first_response_at is None:
         ticket.first_response_at = work.now
         used = work.now - ticket.created_at
-        work.log(ticket, EventType.FIRST_RESPONSE, engineer_id,
-                 f"{name} answered {format_duration(used) if used.total_seconds() >= 60 else 'at once'} after the request")
+        after = format_duration(used) if used.total_seconds() >= 60 else "at once"
+        work.log(ticket, EventType.FIRST_RESPONSE, engineer_id, f"{name} answered {after} after the request")
     ticket.last_update_at = work.now
     if ticket.status in (Status.NEW, Status.ASSIGNED, Status.WAITING_CUSTOMER):
         if ticket.status == Status.WAITING_CUSTOMER:
@@ -165,7 +165,8 @@ def close(s: Services, work: Work, ticket: Ticket, actor: str, reason: str, *, t
     ticket.closed_at = work.now
     set_status(work, ticket, Status.CLOSED, actor, reason)
     if tell_customer:
-        work.send(s.notifier.to_customer(ticket, "closed", texts.text("closed", ticket.language, ticket=ticket.display_id)))
+        body = texts.text("closed", ticket.language, ticket=ticket.display_id)
+        work.send(s.notifier.to_customer(ticket, "closed", body))
     work.send(*s.notifier.header(ticket))
 
 
@@ -174,7 +175,8 @@ def reopen(s: Services, work: Work, ticket: Ticket, actor: str, reason: str) -> 
     s.sla.resume(ticket, work.now)
     set_status(work, ticket, active_status(ticket), actor, reason)
     work.log(ticket, EventType.CLOCK_RESUMED, actor, "reopened: the resolution clock runs again")
-    work.send(s.notifier.to_customer(ticket, "reopened", texts.text("reopened", ticket.language, ticket=ticket.display_id)))
+    body = texts.text("reopened", ticket.language, ticket=ticket.display_id)
+    work.send(s.notifier.to_customer(ticket, "reopened", body))
     work.send(*s.notifier.header(ticket))
 
 

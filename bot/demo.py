@@ -168,7 +168,7 @@ async def script(demo: Demo) -> None:
     await demo.say(olga_r, "Срочно: не проходит оплата!", name="Olga R.")
     await demo.say(marek, "Dzień dobry, nie działa logowanie do panelu.", name="Marek")
 
-    await demo.later(Step(_at("2026-11-05T11:30"), "the day shift is back; two days of silence on T-%d" % t1))
+    await demo.later(Step(_at("2026-11-05T11:30"), f"the day shift is back; two days of silence on T-{t1}"))
 
 
 async def run_demo(out: Callable[[str], None] = print, keep: Path | None = None) -> int:

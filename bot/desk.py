@@ -94,7 +94,8 @@ class Desk:
             work.log(ticket, EventType.MESSAGE_EDITED, msg.sender.identity, "message edited",
                      message=message.id, old=message.text[:500], new=text[:500])
             if message.direction == Direction.CUSTOMER:
-                body = texts.text("edited_copy", STAFF_ROOM_LANGUAGE, name=ticket.customer_name or ticket.customer, text=text)
+                name = ticket.customer_name or ticket.customer
+                body = texts.text("edited_copy", STAFF_ROOM_LANGUAGE, name=name, text=text)
                 work.send(*s.notifier.to_rooms(ticket, "edit", body))
             await s.commit(work)
             return Receipt(ticket_id=ticket.id)

@@ -129,9 +129,11 @@ class Notifier:
         lang = ticket.language
         values = {"ticket": ticket.display_id, "priority": ticket.priority.name}
         if isinstance(decision, Queued):
-            body = texts.text("ack_queued", lang, pickup=texts.when(decision.pickup_at, ticket.customer_tz, lang), **values)
+            pickup = texts.when(decision.pickup_at, ticket.customer_tz, lang)
+            body = texts.text("ack_queued", lang, pickup=pickup, **values)
         else:
-            body = texts.text("ack_assigned", lang, due=texts.when(first_response_due, ticket.customer_tz, lang), **values)
+            due = texts.when(first_response_due, ticket.customer_tz, lang)
+            body = texts.text("ack_assigned", lang, due=due, **values)
         buttons = () if ticket.priority <= Priority.P2 else (
             Button("urgent", ticket.id, texts.text("button_urgent", lang)),)
         return self.to_customer(ticket, "ack", body, buttons=buttons)
@@ -149,7 +151,8 @@ class Notifier:
             flags="".join(f"\n⚠ {flag}" for flag in flags),
             due=texts.when(due, engineer.timezone, lang) if due else "—",
         )
-        buttons = (*self.staff_buttons(ticket, lang), Button("snooze", ticket.id, texts.text("button_snooze", lang), "30m"))
+        snooze = Button("snooze", ticket.id, texts.text("button_snooze", lang), "30m")
+        buttons = (*self.staff_buttons(ticket, lang), snooze)
         ping = self.to_engineer(engineer, "ping", body, ticket=ticket, buttons=buttons)
         return [] if ping is None else [ping]
 

@@ -33,7 +33,9 @@ async def list_tickets(
                                                org_id=org, limit=limit))
     finally:
         await store.close()
-    lines = [f"{'ticket':<8} {'status':<17} {'prio':<4} {'lang':<4} {'org':<10} {'assignee':<8} {'created':<17}  subject"]
+    lines = [
+        f"{'ticket':<8} {'status':<17} {'prio':<4} {'lang':<4} {'org':<10} {'assignee':<8} {'created':<17}  subject"
+    ]
     for row in rows:
         t = ticket_from_row(row)
         lines.append(
@@ -64,7 +66,8 @@ async def show_ticket(url: str, ticket_ref: str) -> list[str] | None:
     conv = t.conversation
     lines = [
         f"{t.display_id} · {t.status.value} · {t.priority.name} ({t.priority_reason}) · {t.kind.value} · {t.language}",
-        f"customer {t.customer_name or '-'} <{t.customer}> · org {t.org_id or '-'} · plan {t.plan} · tz {t.customer_tz}",
+        f"customer {t.customer_name or '-'} <{t.customer}> · org {t.org_id or '-'} · plan {t.plan}"
+        f" · tz {t.customer_tz}",
         f"conversation {conv.channel}:{conv.chat_id}{'/' + conv.thread_id if conv.thread_id else ''}"
         f" · assignee {t.assignee or '-'} · tier {t.tier} (level {t.escalation_level})",
         f"created {_when(t.created_at)} · first response {_when(t.first_response_at)} · "

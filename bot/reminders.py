@@ -60,13 +60,15 @@ async def _sla(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
         }
         body = texts.text("breach" if breach else "reminder", lang, **values)
         buttons = s.notifier.staff_buttons(ticket, lang)
-        work.send(s.notifier.to_engineer(person, "breach" if breach else "reminder", body, ticket=ticket, buttons=buttons))
-    sent_to = ", ".join(p.id for p, _ in people) or "nobody reachable"
+        kind = "breach" if breach else "reminder"
+        work.send(s.notifier.to_engineer(person, kind, body, ticket=ticket, buttons=buttons))
+    sent_to = _names(people)
     if not breach:
         work.log(ticket, EventType.REMINDER_SENT, "desk", f"{clock} {stage}% used; reminded {sent_to}",
                  clock=clock, stage=stage, due=row["target_at"].isoformat())
         return
-    work.log(ticket, EventType.SLA_BREACHED, "desk", f"{clock} target passed ({row['target_at'].isoformat()}); told {sent_to} and the leads",
+    passed = row["target_at"].isoformat()
+    work.log(ticket, EventType.SLA_BREACHED, "desk", f"{clock} target passed ({passed}); told {sent_to} and the leads",
              clock=clock, due=row["target_at"].isoformat())
     for lead in s.directory.leads():
         if lead not in [p for p, _ in people]:
@@ -97,7 +99,7 @@ async def _update(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
         work.send(s.notifier.to_customer(ticket, "progress", body))
         note = "; an automatic progress note went to the customer"
     work.log(ticket, EventType.REMINDER_SENT, "desk",
-             f"no update to the customer for {interval}; reminded {', '.join(p.id for p, _ in people) or 'nobody'}{note}",
+             f"no update to the customer for {interval}; reminded {_names(people)}{note}",
              clock=UPDATE, stage=row["stage"], due=row["target_at"].isoformat())
 
 
@@ -136,6 +138,10 @@ async def _responsible(s: Services, work: Work, ticket: Ticket) -> list[tuple[En
         if stand_in is not None:
             return [(stand_in, assignee)]
     return [(lead, assignee) for lead in s.directory.leads()]
+
+
+def _names(people: list[tuple[EngineerConfig, EngineerConfig | None]]) -> str:
+    return ", ".join(p.id for p, _ in people) or "nobody reachable"
 
 
 _HANDLERS = {

@@ -20,8 +20,10 @@ from bot.services import Services
 NOTE_PREFIXES = ("!", "/note")
 
 HINT = {
-    "en": "To answer a customer, reply to a message about their ticket. Internal notes start with ! . /help lists commands.",
-    "ru": "Чтобы ответить клиенту, ответьте (reply) на сообщение о его обращении. Внутренние заметки начинайте с ! . /help — список команд.",
+    "en": "To answer a customer, reply to a message about their ticket. "
+          "Internal notes start with ! . /help lists commands.",
+    "ru": "Чтобы ответить клиенту, ответьте (reply) на сообщение о его обращении. "
+          "Внутренние заметки начинайте с ! . /help — список команд.",
 }
 NOT_STAFF = "Only engineers in the roster can write in ticket threads; this message was not sent to the customer."
 

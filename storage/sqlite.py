@@ -432,7 +432,9 @@ def _apply(conn: sqlite3.Connection, cs: ChangeSet) -> None:
         if mark.get("at") is None:
             conn.execute("DELETE FROM fresh_conversations WHERE channel = ? AND chat_id = ? AND thread_id = ?", key)
         else:
-            conn.execute("INSERT OR REPLACE INTO fresh_conversations VALUES (?, ?, ?, ?)", (*key, encode_time(mark["at"])))
+            conn.execute(
+                "INSERT OR REPLACE INTO fresh_conversations VALUES (?, ?, ?, ?)", (*key, encode_time(mark["at"]))
+            )
 
 
 def _replace_deadlines(conn: sqlite3.Connection, ticket_id: int, clock: str, rows: list[Row]) -> None:

@@ -216,3 +216,24 @@ async def test_reminder_for_an_off_duty_assignee_goes_to_whoever_is_on_duty(desk
     # Later reminders, after 19:00, go to the night shift, marked as covering for her.
     texts = [m.text for d in desk.local.sent for m in [d.message] if m.kind in ("reminder", "breach")]
     assert any("Elena Morozova" in t and ("off duty" in t or "не на смене" in t) for t in texts)
+
+
+async def test_only_a_human_answer_to_the_customer_is_a_first_response(desk: Desk) -> None:
+    receipt = await desk.local.say(ROMASHKA, "Не работает печать")
+    tid = receipt.ticket_id
+    await desk.deliver()
+    assert [m.kind for m in desk.local.to(ROMASHKA)] == ["ack"]  # the automatic acknowledgement…
+    assert (await desk.ticket(tid)).first_response_at is None  # …is no response
+    thread = desk.local.thread_of(tid, "staff")
+    engineer = {"anna": "100001", "dmitry": "100002"}[(await desk.ticket(tid)).assignee]
+    await desk.local.say(engineer, "! internal: check the printer driver", chat="staff", thread=thread)
+    await desk.local.say(engineer, "/note still checking", chat="staff", thread=thread)
+    assert (await desk.ticket(tid)).first_response_at is None  # notes are not either
+    assert "first_response" in await _targets(desk, tid)
+    desk.clock.advance(timedelta(minutes=7))
+    await desk.local.say(engineer, "Здравствуйте! Переустановите драйвер, пожалуйста.", chat="staff", thread=thread)
+    ticket = await desk.ticket(tid)
+    assert ticket.first_response_at == desk.clock.now()
+    assert "first_response" not in await _targets(desk, tid)
+    directions = [m["direction"] for m in await desk.store.messages(tid)]
+    assert directions == ["customer", "note", "note", "engineer"]

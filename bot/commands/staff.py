@@ -112,7 +112,8 @@ async def queue(ctx: Ctx) -> str:
             tickets[tid] = ticket_from_row(row)
     if not tickets:
         return say("queue_none", ctx.lang)
-    ordered = sorted(tickets.values(), key=lambda t: (targets.get(t.id, datetime.max.replace(tzinfo=ctx.now.tzinfo)), t.priority))
+    far = datetime.max.replace(tzinfo=ctx.now.tzinfo)
+    ordered = sorted(tickets.values(), key=lambda t: (targets.get(t.id, far), t.priority))
     return "\n".join([say("queue_head", ctx.lang), *(_line(ctx, t, targets.get(t.id)) for t in ordered)])
 
 
@@ -169,7 +170,8 @@ async def oncall(ctx: Ctx) -> str:
         if windows:
             upcoming.append((windows[0].start, e))
     for start, e in sorted(upcoming, key=lambda item: item[0])[:6]:
-        lines.append(f"  {e.name} ({', '.join(sorted(e.languages))}; {e.tier}) — from {texts.when(start, ctx.tz, ctx.lang)}")
+        languages = ", ".join(sorted(e.languages))
+        lines.append(f"  {e.name} ({languages}; {e.tier}) — from {texts.when(start, ctx.tz, ctx.lang)}")
     if not upcoming:
         lines.append(say("oncall_nobody", ctx.lang))
     return "\n".join(lines)
@@ -215,4 +217,5 @@ def _line(ctx: Ctx, t: Ticket, target: datetime | None) -> str:
     who = org.name if org else (t.customer_name or t.customer)
     where = t.assignee or (f"queued until {texts.when(t.pickup_at, ctx.tz, ctx.lang)}" if t.pickup_at else "unassigned")
     due = f" · due {texts.when(target, ctx.tz, ctx.lang)}" if target else ""
-    return f"{t.display_id} · {t.priority.name} · {t.language} · {who} · {t.status.value} · {where}{due} · {t.subject[:50]}"
+    return (f"{t.display_id} · {t.priority.name} · {t.language} · {who} · {t.status.value} · {where}{due}"
+            f" · {t.subject[:50]}")
