@@ -101,13 +101,14 @@ class App:
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        # Deliveries stop before the channels close, so none runs into a closing session.
+        await self.dispatcher.stop()
         for name in reversed(self._started):
             try:
                 await self.adapters[name].stop()
             except Exception:
                 log.exception("stopping %s failed", name)
         self._started.clear()
-        await self.dispatcher.stop()
         if self.http is not None:
             await self.http.stop()
         await self.store.close()

@@ -61,6 +61,15 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("ticket", help="e.g. T-1042")
     show.set_defaults(handler=_tickets_show)
 
+    explain = sub.add_parser("explain", help="dry run: how the desk would route a message, and its deadlines (JSON)")
+    explain.add_argument("--config", default=DEFAULT_CONFIG, help="TOML config file (default: %(default)s)")
+    source = explain.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="the customer's message")
+    source.add_argument("--jsonl", type=Path, help="one JSON object per line: text, from, at")
+    explain.add_argument("--from", dest="sender", help="sender identity, e.g. telegram:12345")
+    explain.add_argument("--at", help="when, with offset: 2026-03-08T23:10+03:00 (default: now)")
+    explain.set_defaults(handler=_explain)
+
     report = sub.add_parser("report", help="SLA compliance: first response and resolution met, p50/p90 times")
     _database_args(report)
     report.add_argument("--since", required=True, help="start: 2026-11-01, 2026-11-01T09:00+03:00, or 7d (ago)")
@@ -155,6 +164,28 @@ def _tickets_show(args: argparse.Namespace) -> int:
         return 1
     for line in lines:
         print(line)
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from bot.explain import build_explainer, dumps, parse_at, run_jsonl
+
+    explainer = build_explainer(load_config(args.config))
+    now = datetime.now(UTC)
+    if args.jsonl is not None:
+        try:
+            with args.jsonl.open(encoding="utf-8") as lines:
+                for line in run_jsonl(explainer, lines, now):
+                    print(line)
+        except OSError as exc:
+            raise ConfigError(f"{args.jsonl}: {exc.strerror or exc}") from None
+        return 0
+    try:
+        at = parse_at(args.at) if args.at else None
+        print(dumps(explainer.explain(args.text, args.sender, at, now), indent=2))
+    except ValueError as exc:
+        print(f"dutydesk explain: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

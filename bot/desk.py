@@ -19,6 +19,7 @@ from bot import commands, intake, reminders, staffside, texts
 from bot.clock import Clock
 from bot.commands.types import CommandRequest, Press, Reply
 from bot.config import Config
+from bot.directory import StaffRoom
 from bot.domain import ConversationRef, Direction, Edited, EventType, Inbound, Sender
 from bot.intake import Receipt, clean_text
 from bot.notify import STAFF_ROOM_LANGUAGE
@@ -150,6 +151,21 @@ class Desk:
             thread = {"ticket_id": message.ticket_id, "channel": rcpt.channel, "chat_id": rcpt.chat_id,
                       "thread_id": result.thread_id or rcpt.thread_id, "header_id": result.header_id}
         await s.store.mark_sent(message.id, s.clock.now(), result.message_id, ref, thread)
+        recreated = rcpt.thread_id is not None and result.thread_id not in (None, rcpt.thread_id)
+        if recreated and message.kind != "header" and message.ticket_id is not None:
+            await self._repost_header(message.ticket_id, StaffRoom(rcpt.channel, rcpt.chat_id))
+
+    async def _repost_header(self, ticket_id: int, room: StaffRoom) -> None:
+        """A staff thread deleted by hand was re-created by delivery: give it its header
+        (summary and buttons) again."""
+        s = self.services
+        async with self._lock:
+            row = await s.store.ticket(ticket_id)
+            if row is None:
+                return
+            work = s.work()
+            work.send(*s.notifier.header(ticket_from_row(row), only=room))
+            await s.commit(work)
 
     # -- time-driven work (called by the scheduler) ------------------------------------------
 

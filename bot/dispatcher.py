@@ -76,6 +76,7 @@ class Dispatcher:
         self._threads: dict[tuple[int, str], tuple[str, str | None]] = {}
         self._cursor = 0
         self._wake = asyncio.Event()
+        self._pumping = asyncio.Lock()
         self._warned: set[str] = set()
         self._runner: asyncio.Task[None] | None = None
 
@@ -122,11 +123,14 @@ class Dispatcher:
     # -- reading the outbox ------------------------------------------------------------------
 
     async def _pump(self) -> int:
-        rows = await self._store.pending_outbox(self._cursor, FETCH)
-        for row in rows:
-            self._cursor = max(self._cursor, row["id"])
-            self._enqueue(outbound_from_row(row))
-        return len(rows)
+        # One reader at a time: flush() and the loop read from one cursor, and two reads
+        # racing from it would queue the same rows twice.
+        async with self._pumping:
+            rows = await self._store.pending_outbox(self._cursor, FETCH)
+            for row in rows:
+                self._cursor = max(self._cursor, row["id"])
+                self._enqueue(outbound_from_row(row))
+            return len(rows)
 
     def _enqueue(self, message: Outbound) -> None:
         channel = self._channels.get(message.recipient.channel)

@@ -14,8 +14,8 @@ in the config file count (not those leads added at run time).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,9 +30,14 @@ from routing.assign import Assignment, Decision, language_name
 from routing.calendar import BusinessCalendar
 from routing.durations import format_duration
 from routing.language import LanguageDetector
+from routing.priority import Priority
 
 _DRY_RUN_ID = 0
 _NO_TEXT = "(no text)"
+_SCHEDULE_MEMO = 4096
+
+# First response, resolution, progress update: each clock's deadlines (warnings, then breach).
+_Clocks = tuple[tuple[Deadline, ...], tuple[Deadline, ...], tuple[Deadline, ...]]
 
 
 def parse_at(text: str) -> datetime:
@@ -64,6 +69,10 @@ class Explainer:
     directory: Directory
     sla: SlaBook
     router: Router
+    _hours: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _schedules: dict[tuple[str, Priority, datetime], _Clocks] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def explain(self, text: str, sender: str | None, at: datetime | None, now: datetime) -> dict[str, Any]:
         """What the desk would do with `text` from `sender` arriving at `at` (default: `now`)."""
@@ -114,7 +123,7 @@ class Explainer:
                 "organisation": {"id": org.id, "name": org.name} if org else None,
                 "plan": plan,
                 "plan_description": self.sla.plan(plan).description,
-                "coverage": self.sla.coverage(plan).describe(),
+                "coverage": self._describe(self.sla.coverage(plan)),
                 "timezone": customer_tz,
             },
             "language": {
@@ -144,6 +153,13 @@ class Explainer:
         }
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _describe(self, calendar: BusinessCalendar) -> str:
+        """Calendars' descriptions never change; in bulk runs they are worth keeping."""
+        text = self._hours.get(calendar.name)
+        if text is None:
+            text = self._hours[calendar.name] = calendar.describe()
+        return text
 
     def _conversation(self, sender: str | None) -> tuple[str, ConversationRef]:
         if sender is None:
@@ -175,31 +191,68 @@ class Explainer:
 
     def _deadlines(self, ticket: Ticket, at: datetime, tz: ZoneInfo) -> dict[str, Any]:
         targets = self.sla.targets(ticket.plan, ticket.priority)
-        clocks = self.sla.schedule(ticket, at)
-        first = _breach(clocks[FIRST_RESPONSE])
-        # The update clock starts with the first message from an engineer; show when the next
-        # update would be due if that came at the last moment the first-response target allows.
-        answered = first.target_at if first else at
-        # (Its resolution clock is stopped only so that it is not computed twice.)
-        later = replace(
-            ticket, status=Status.IN_PROGRESS, first_response_at=answered, last_update_at=answered,
-            clock=ClockState(),
-        )
-        updates = self.sla.schedule(later, answered)[UPDATE]
+        first, resolution, updates = self._schedule(ticket, at, targets.calendar)
         return {
-            FIRST_RESPONSE: _clock(
-                clocks[FIRST_RESPONSE], targets.first_response, targets.calendar, tz,
-                "counts from the request",
+            FIRST_RESPONSE: self._clock(
+                first, targets.first_response, targets.calendar, tz, "counts from the request",
             ),
-            RESOLUTION: _clock(
-                clocks[RESOLUTION], targets.resolution, targets.calendar, tz,
+            RESOLUTION: self._clock(
+                resolution, targets.resolution, targets.calendar, tz,
                 "counts from the request; paused while waiting on the customer",
             ),
-            UPDATE: _clock(
+            UPDATE: self._clock(
                 updates, targets.update_every, targets.update_calendar, tz,
                 "counts from the engineer's last message to the customer; shown for a first "
                 "response at its deadline",
             ),
+        }
+
+    def _schedule(self, ticket: Ticket, at: datetime, calendar: BusinessCalendar) -> _Clocks:
+        """The SLA book's deadlines for the new ticket, and the first progress update.
+
+        Working time counts from the next opening, so every request of a plan and priority
+        made while its calendar is closed (a night, a weekend) gets the same deadlines: in
+        bulk runs they are computed once per opening instead of once per line.
+        """
+        key = None
+        if calendar.hours is not None:
+            key = (ticket.plan, ticket.priority, calendar.next_open(at))
+            known = self._schedules.get(key)
+            if known is not None:
+                return known
+        clocks = self.sla.schedule(ticket, at)
+        breach = _breach(clocks[FIRST_RESPONSE])
+        # The update clock starts with the first message from an engineer; show when the next
+        # update would be due if that came at the last moment the first-response target allows.
+        # (The resolution clock is stopped here only so that it is not computed twice.)
+        answered = breach.target_at if breach else at
+        later = replace(
+            ticket, status=Status.IN_PROGRESS, first_response_at=answered, last_update_at=answered,
+            clock=ClockState(),
+        )
+        found = (
+            tuple(clocks[FIRST_RESPONSE]), tuple(clocks[RESOLUTION]),
+            tuple(self.sla.schedule(later, answered)[UPDATE]),
+        )
+        if key is not None:
+            if len(self._schedules) >= _SCHEDULE_MEMO:
+                self._schedules.clear()
+            self._schedules[key] = found
+        return found
+
+    def _clock(
+        self, deadlines: Sequence[Deadline], target: timedelta, calendar: BusinessCalendar, tz: ZoneInfo, counts: str,
+    ) -> dict[str, Any]:
+        breach = _breach(deadlines)
+        return {
+            "target": _target(target, calendar),
+            "due": _instant(breach.target_at, tz) if breach else None,
+            "warnings": [
+                {"stage": d.stage, **_instant(d.due_at, tz)} for d in deadlines if d.stage != BREACH
+            ],
+            "calendar": calendar.name,
+            "calendar_hours": self._describe(calendar),
+            "counts": counts,
         }
 
 
@@ -276,24 +329,8 @@ def _whose(org: OrganisationConfig | None, plan: str, sender: str | None) -> str
     return f"sender: {sender} belongs to no organisation: default plan {plan}"
 
 
-def _breach(deadlines: list[Deadline]) -> Deadline | None:
+def _breach(deadlines: Sequence[Deadline]) -> Deadline | None:
     return next((d for d in deadlines if d.stage == BREACH), None)
-
-
-def _clock(
-    deadlines: list[Deadline], target: timedelta, calendar: BusinessCalendar, tz: ZoneInfo, counts: str,
-) -> dict[str, Any]:
-    breach = _breach(deadlines)
-    return {
-        "target": _target(target, calendar),
-        "due": _instant(breach.target_at, tz) if breach else None,
-        "warnings": [
-            {"stage": d.stage, **_instant(d.due_at, tz)} for d in deadlines if d.stage != BREACH
-        ],
-        "calendar": calendar.name,
-        "calendar_hours": calendar.describe(),
-        "counts": counts,
-    }
 
 
 def _target(amount: timedelta, calendar: BusinessCalendar) -> str:

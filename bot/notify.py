@@ -99,7 +99,7 @@ class Notifier:
 
     # -- situations --------------------------------------------------------------------------
 
-    def header(self, ticket: Ticket) -> list[Outbound]:
+    def header(self, ticket: Ticket, only: StaffRoom | None = None) -> list[Outbound]:
         """The staff thread's header; only the newest pending one is sent (coalesced)."""
         lang = STAFF_ROOM_LANGUAGE
         engineer = self._directory.engineer(ticket.assignee)
@@ -111,7 +111,8 @@ class Notifier:
             assignee=engineer.name if engineer else texts.text("unassigned", lang),
             status=ticket.status.value, subject=ticket.subject,
         )
-        return self.to_rooms(ticket, "header", body, buttons=self.staff_buttons(ticket, lang), coalesce=True)
+        found = self.to_rooms(ticket, "header", body, buttons=self.staff_buttons(ticket, lang), coalesce=True)
+        return [o for o in found if only is None or StaffRoom(o.recipient.channel, o.recipient.chat_id) == only]
 
     def customer_message(self, ticket: Ticket, message: Message, source: SourceRef) -> list[Outbound]:
         """A customer's message, copied into every staff room (and to a DM-only assignee)."""

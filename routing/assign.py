@@ -9,7 +9,7 @@ carries its reasons in words, for the event log and for `dutydesk explain`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -105,12 +105,12 @@ class AssignmentPolicy:
                 )
             reasons += [f"{why}, but nobody who reads {language_name(self.follow_the_sun_language)}"
                         " is free on duty either", *sun.notes]
-            return self._queue(facts, at, reasons, alert_lead=True, loads=loads)
+            return self._queue(facts, at, reasons, alert_lead=True, loads=loads, exclude=exclude)
         reasons.append(
             f"{facts.priority.name} on plan {facts.plan} outside its hours "
             f"({facts.coverage.describe()}): waits for the next local shift"
         )
-        return self._queue(facts, at, reasons, alert_lead=False, loads=loads)
+        return self._queue(facts, at, reasons, alert_lead=False, loads=loads, exclude=exclude)
 
     def escalate(
         self, facts: TicketFacts, loads: Mapping[str, Load], at: datetime,
@@ -135,7 +135,7 @@ class AssignmentPolicy:
                     tier=tier,
                 )
         reasons = [f"escalated {facts.tier} → {tier}{area_text}: nobody of {tier}{area_text} is free on duty"]
-        return self._queue(target, at, reasons, alert_lead=True, loads=loads, any_language=True)
+        return self._queue(target, at, reasons, alert_lead=True, loads=loads, exclude=exclude, any_language=True)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -167,20 +167,24 @@ class AssignmentPolicy:
 
     def _queue(
         self, facts: TicketFacts, at: datetime, reasons: list[str], *, alert_lead: bool,
-        loads: Mapping[str, Load], any_language: bool = False,
+        loads: Mapping[str, Load], exclude: Collection[str], any_language: bool = False,
     ) -> Queued:
-        languages: Iterable[str | None] = (
-            (None,) if any_language else (facts.language, self.follow_the_sun_language)
+        """Wait for the next engineer who can take it. A ticket that waits for business hours
+        waits for a local engineer (English only if no local one comes within the horizon);
+        an urgent one takes whoever comes first, local on a tie."""
+        languages: tuple[str | None, ...] = (
+            (None,) if any_language else tuple(dict.fromkeys((facts.language, self.follow_the_sun_language)))
         )
-        for language in languages:
-            pickup = self._next_pickup(facts, at, language, loads, wait_for_coverage=not alert_lead)
-            if pickup is not None:
-                when, engineer = pickup
-                return Queued(
-                    when,
-                    (*reasons, f"queued: {engineer.name} comes on duty {_clock(when, facts.display_tz)}"),
-                    alert_lead=alert_lead, tier=facts.tier,
-                )
+        picks = [
+            pick for language in languages
+            if (pick := self._next_pickup(facts, at, language, loads, exclude, wait_for_coverage=not alert_lead))
+        ]
+        if picks:
+            pick = min(picks, key=lambda p: p.when) if alert_lead else picks[0]
+            when_text = _clock(pick.when, facts.display_tz)
+            what = (f"queued: {pick.engineer.name} comes on duty {when_text}" if not pick.waits_for_hours
+                    else f"queued: the plan's hours open {when_text}, with {pick.engineer.name} on duty")
+            return Queued(pick.when, (*reasons, what), alert_lead=alert_lead, tier=facts.tier)
         # Nobody will come within the horizon: still never drop the ticket. A lead must act.
         when = at + self.horizon
         return Queued(
@@ -190,35 +194,42 @@ class AssignmentPolicy:
 
     def _next_pickup(
         self, facts: TicketFacts, at: datetime, language: str | None, loads: Mapping[str, Load],
-        *, wait_for_coverage: bool,
-    ) -> tuple[datetime, Engineer] | None:
+        exclude: Collection[str], *, wait_for_coverage: bool,
+    ) -> _Pickup | None:
         """The first instant after `at` when a matching engineer comes on duty (within the
-        plan's hours, for tickets that wait for them). Engineers on duty now but full are
-        skipped: they are why the ticket waits."""
-        best: tuple[datetime, Engineer] | None = None
+        plan's hours, for tickets that wait for them). An engineer on duty now but full is
+        considered from the end of this shift: they are why the ticket waits."""
+        best: _Pickup | None = None
         for engineer in self.roster.engineers.values():
-            if engineer.tier != facts.tier or not facts.skills <= engineer.skills:
+            if engineer.id in exclude or engineer.tier != facts.tier or not facts.skills <= engineer.skills:
                 continue
             if language is not None and language not in engineer.languages:
                 continue
-            if self.roster.duty_at(engineer.id, at) is not None and not _has_room(engineer, loads):
-                continue
-            limit = best[0] if best else at + self.horizon
-            when = self._first_duty(engineer, at, limit, facts.coverage if wait_for_coverage else None)
-            if when is not None and (best is None or when < best[0]):
-                best = (when, engineer)
+            since = at
+            current = self.roster.duty_at(engineer.id, at)
+            if current is not None and not _has_room(engineer, loads):
+                since = current.end
+            limit = best.when if best else at + self.horizon
+            found = self._first_duty(engineer, since, limit, facts.coverage if wait_for_coverage else None)
+            if found is not None and (best is None or found.when < best.when):
+                best = found
         return best
 
     def _first_duty(
-        self, engineer: Engineer, at: datetime, limit: datetime, coverage: BusinessCalendar | None,
-    ) -> datetime | None:
-        for window in self.roster.windows(engineer.id, at + timedelta(seconds=1), limit):
-            start = window.start
-            if coverage is not None:
-                start = coverage.next_open(start)
+        self, engineer: Engineer, since: datetime, limit: datetime, coverage: BusinessCalendar | None,
+    ) -> _Pickup | None:
+        for window in self.roster.windows(engineer.id, since + timedelta(seconds=1), limit):
+            start = window.start if coverage is None else coverage.next_open(window.start)
             if start < window.end:
-                return start
+                return _Pickup(start, engineer, waits_for_hours=start > window.start)
         return None
+
+
+@dataclass(frozen=True)
+class _Pickup:
+    when: datetime
+    engineer: Engineer
+    waits_for_hours: bool  # the engineer is on duty before; the plan's hours open later
 
 
 def _has_room(engineer: Engineer, loads: Mapping[str, Load]) -> bool:

@@ -120,11 +120,22 @@ class PriorityDetector:
         return PriorityDecision(best.priority, best.source, reason, best.matched)
 
     def _match(self, text: str) -> tuple[Priority, str] | None:
+        """The most urgent phrase found — but a phrase inside a longer one that also matched
+        does not count: in "not urgent" (P4) the word "urgent" (P2) is not a finding."""
         folded = normalise(text)
-        for priority, phrase, regex in self._rules:
-            if regex.search(folded):
-                return priority, phrase
-        return None
+        found = [
+            (m.start(), m.end(), priority, phrase)
+            for priority, phrase, regex in self._rules
+            for m in regex.finditer(folded)
+        ]
+        standing = [
+            f for f in found
+            if not any(o[0] <= f[0] and f[1] <= o[1] and (o[1] - o[0]) > (f[1] - f[0]) for o in found)
+        ]
+        if not standing:
+            return None
+        _, _, priority, phrase = min(standing, key=lambda f: (f[2], f[0]))
+        return priority, phrase
 
 
 _SOURCE_RANK = {"chosen": 0, "text": 1, "plan": 2, "default": 3}
@@ -138,7 +149,8 @@ def normalise(text: str) -> str:
 def _compile(pattern: str) -> re.Pattern[str]:
     if pattern.startswith("re:"):
         try:
-            return re.compile(pattern[3:], re.IGNORECASE)
+            # The text is folded (case, ё→е) before matching; so is the pattern.
+            return re.compile(pattern[3:].replace("ё", "е").replace("Ё", "Е"), re.IGNORECASE)
         except re.error as exc:
             raise ValueError(f'"{pattern}" is not a valid regular expression: {exc}') from None
     words = [re.escape(word) for word in normalise(pattern).split(" ") if word]

@@ -1,0 +1,111 @@
+"""The Telegram channel: what the composition root starts and the dispatcher delivers
+through. It assembles the pieces — start-up checks, the aiogram router, the intake, the
+sender — and owns the bot's HTTP session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from adapters.telegram import startup
+from adapters.telegram.handlers import build_router
+from adapters.telegram.intake import ALLOWED_UPDATES, Backoff, Polling, webhook_handler
+from adapters.telegram.send import TelegramSender
+from adapters.telegram.translate import CHANNEL
+from bot.config import TelegramConfig
+from bot.desk import Desk
+from bot.http import HttpServer
+from bot.outbound import DeliveryResult, Lane, Outbound, Recipient
+
+log = logging.getLogger("dutydesk.telegram")
+
+# A failed update is retried after 0.5 s, then 1, 2, … up to half a minute: long enough
+# not to hammer a database that is down, short enough to catch up soon after.
+RETRY_FIRST_SECONDS = 0.5
+RETRY_CAP_SECONDS = 30.0
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(self, cfg: TelegramConfig, token: str | None = None) -> None:
+        """`token` overrides the configured secret (tests need no environment variable)."""
+        self._cfg = cfg
+        self.per_second = cfg.per_second
+        session = AiohttpSession(api=TelegramAPIServer.from_base(cfg.api_base))
+        self.bot = Bot(token if token is not None else cfg.token.reveal(), session=session)
+        self._sender = TelegramSender(self.bot)
+        self._polling: asyncio.Task[None] | None = None
+        self._running = False
+
+    # -- delivery (the dispatcher's side) ------------------------------------------------------
+
+    def lane(self, recipient: Recipient) -> Lane:
+        """Telegram limits each private chat to about one message a second, and each group
+        to twenty a minute on top; group ids are negative."""
+        key = f"{CHANNEL}:{recipient.chat_id}"
+        if recipient.chat_id.startswith("-"):
+            return Lane(key, per_second=self._cfg.per_chat_per_second, per_minute=self._cfg.per_group_per_minute)
+        return Lane(key, per_second=self._cfg.per_chat_per_second)
+
+    async def deliver(self, message: Outbound) -> DeliveryResult:
+        """Refused once stopped: the app stops channels before the dispatcher, and a send
+        that reached Telegram but was never booked would be sent again after a restart."""
+        if not self._running:
+            raise ConnectionError("the Telegram channel is not running")
+        return await self._sender.deliver(message)
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    async def start(self, desk: Desk, http: HttpServer | None) -> None:
+        try:
+            await self._start(desk, http)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, desk: Desk, http: HttpServer | None) -> None:
+        cfg = self._cfg
+        self._running = True
+        me = await self.bot.get_me()
+        if cfg.staff_chat_id is not None:
+            await startup.check_staff_group(self.bot, me, cfg.staff_chat_id)
+        await startup.publish_menus(self.bot, cfg.staff_chat_id)
+        dispatcher = Dispatcher(desk=desk, me=me)
+        dispatcher.include_router(build_router(cfg.staff_chat_id))
+        if cfg.mode == "webhook":
+            await self._start_webhook(dispatcher, http)
+        else:
+            await self.bot.delete_webhook()
+            backoff = Backoff(RETRY_FIRST_SECONDS, RETRY_CAP_SECONDS)
+            polling = Polling(self.bot, dispatcher, cfg.polling_timeout, backoff)
+            self._polling = asyncio.create_task(polling.run(), name="dutydesk-telegram-polling")
+        log.info("Telegram: @%s in %s mode", me.username, cfg.mode)
+
+    async def _start_webhook(self, dispatcher: Dispatcher, http: HttpServer | None) -> None:
+        cfg = self._cfg
+        if http is None or cfg.webhook_url is None or cfg.webhook_secret is None:
+            raise startup.TelegramSetupError(
+                "telegram.mode is webhook: it needs the HTTP server, telegram.webhook_url and telegram.webhook_secret"
+            )
+        secret = cfg.webhook_secret.reveal()
+        http.app.router.add_post(
+            cfg.webhook_path, webhook_handler(self.bot, dispatcher, secret, lambda: self._running)
+        )
+        await self.bot.set_webhook(cfg.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+
+    async def stop(self) -> None:
+        """Stop taking updates, then close the session. An update being handled is
+        abandoned; it was not confirmed, so Telegram delivers it again after a restart."""
+        self._running = False
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
+        await self.bot.session.close()
