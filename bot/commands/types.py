@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain import ConversationRef, Sender
-from bot.outbound import Button
 
 
 @dataclass(frozen=True)
@@ -44,4 +43,3 @@ class Reply:
 
     text: str
     ok: bool = True
-    buttons: tuple[Button, ...] = ()

@@ -1,0 +1,100 @@
+"""The Slack channel: what the composition root starts and the dispatcher delivers through.
+It assembles the pieces — the start-up check, the Bolt app and its listeners, HTTP or
+Socket Mode, the sender — around one Web API client."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import modes, startup
+from adapters.slack.listeners import Listeners
+from adapters.slack.profiles import Profiles
+from adapters.slack.send import SlackSender
+from adapters.slack.translate import CHANNEL, Workspace
+from bot.config import SlackConfig
+from bot.desk import Desk
+from bot.http import HttpServer
+from bot.outbound import DeliveryResult, Lane, Outbound, Recipient
+
+log = logging.getLogger("dutydesk.slack")
+
+
+class SlackChannel:
+    name = CHANNEL
+
+    def __init__(
+        self, cfg: SlackConfig, *, bot_token: str | None = None, signing_secret: str | None = None,
+        app_token: str | None = None,
+    ) -> None:
+        """The secrets override the configured ones (tests need no environment variables).
+        Only the mode's own secret is read: HTTP needs the signing secret, Socket Mode the
+        app-level token. The Web API client keeps the SDK's default retries (connection
+        errors only): rate limits are the dispatcher's to handle."""
+        self._cfg = cfg
+        self.per_second = cfg.per_second
+        token = bot_token if bot_token is not None else cfg.bot_token.reveal()
+        self.client = AsyncWebClient(token=token, base_url=cfg.api_base)
+        self._signing_secret = ""
+        self._app_token = ""
+        if cfg.mode == "http":
+            self._signing_secret = signing_secret if signing_secret is not None else cfg.signing_secret.reveal()
+        else:
+            self._app_token = app_token if app_token is not None else cfg.app_token.reveal()
+        self._sender = SlackSender(self.client)
+        self._socket: AsyncSocketModeHandler | None = None
+        self._running = False
+
+    # -- delivery (the dispatcher's side) ------------------------------------------------------
+
+    def lane(self, recipient: Recipient) -> Lane:
+        """Slack allows about one message a second per channel (a DM is a channel)."""
+        return Lane(f"{CHANNEL}:{recipient.chat_id}", per_second=self._cfg.per_channel_per_second)
+
+    async def deliver(self, message: Outbound) -> DeliveryResult:
+        """Refused once stopped: the app stops channels before the dispatcher, and a send
+        that reached Slack but was never booked would be sent again after a restart."""
+        if not self._running:
+            raise ConnectionError("the Slack channel is not running")
+        return await self._sender.deliver(message)
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    async def start(self, desk: Desk, http: HttpServer | None) -> None:
+        try:
+            await self._start(desk, http)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, desk: Desk, http: HttpServer | None) -> None:
+        cfg = self._cfg
+        if cfg.mode == "http" and http is None:
+            raise startup.SlackSetupError("slack.mode is http: it needs the HTTP server ([http])")
+        me = await self.client.auth_test()
+        app_name = str(me.get("user") or "dutydesk")
+        if cfg.triage_channel:
+            await startup.check_triage_channel(self.client, cfg.triage_channel, app_name)
+        app = AsyncApp(
+            name="dutydesk", client=self.client, signing_secret=self._signing_secret,
+            process_before_response=True, request_verification_enabled=cfg.mode == "http",
+        )
+        where = Workspace(cfg.triage_channel, me.get("user_id"))
+        Listeners(desk, self.client, Profiles(self.client), where).wire(app, cfg.command)
+        self._running = True
+        if http is not None and cfg.mode == "http":
+            modes.serve_http(http, cfg.events_path, app, lambda: self._running)
+        else:
+            self._socket = await modes.open_socket(app, self._app_token)
+        log.info("Slack: @%s in team %s, %s mode", app_name, me.get("team"), cfg.mode)
+
+    async def stop(self) -> None:
+        """Stop taking requests. An event being handled is abandoned unacknowledged, so
+        Slack delivers it again."""
+        self._running = False
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None

@@ -1,0 +1,121 @@
+"""Bolt wiring: which Slack events, commands and button presses reach the desk, and as what.
+
+The listeners only translate; every decision — which ticket, who may do what, what to
+answer — is the desk's. The Bolt app runs with `process_before_response=True`, so Slack
+gets its acknowledgement when a listener has returned, i.e. after the desk committed. A
+listener that fails answers HTTP 500 (or sends no Socket Mode ack) and Slack delivers the
+event again; the desk de-duplicates redeliveries by channel and ts (messages), trigger id
+(commands) and action ts (buttons).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import translate
+from adapters.slack.blocks import ACTION_PREFIX, ephemeral, escape
+from adapters.slack.profiles import Profiles
+from bot.desk import Desk
+
+log = logging.getLogger("dutydesk.slack")
+
+
+class Listeners:
+    def __init__(self, desk: Desk, client: AsyncWebClient, profiles: Profiles, where: translate.Workspace) -> None:
+        self._desk = desk
+        self._client = client
+        self._profiles = profiles
+        self._where = where
+
+    def wire(self, app: AsyncApp, command: str) -> None:
+        """The routing table. Bolt runs the first listener that matches, and answers 404 to
+        what none matches — which Slack would retry — so other message subtypes (joins,
+        deletions, other apps' posts) end in `ignored`. `app_mention` repeats a message
+        that also comes as `message.channels`; handling both is harmless (the desk sees the
+        same ts twice) and keeps mentions working where only app_mention is subscribed."""
+        app.event({"type": "message", "subtype": translate.PEOPLE_WRITING})(self.wrote)
+        app.event({"type": "message", "subtype": "message_changed"})(self.edited)
+        app.event("message")(self.ignored)
+        app.event("app_mention")(self.wrote)
+        app.command(command)(self.commanded)
+        app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(self.pressed)
+
+    async def wrote(self, event: dict[str, Any]) -> None:
+        user = translate.author(event)
+        if user is None:
+            return
+        sender = await self._profiles.sender(user)
+        inbound = translate.inbound(event, sender, self._where, self._desk.clock.now())
+        if inbound is None:
+            log.info("ignored a Slack message event without channel or ts")
+            return
+        receipt = await self._desk.receive(inbound)
+        if receipt.reply:
+            await _settle(self._client.chat_postEphemeral(
+                channel=inbound.conversation.chat_id, user=user, text=escape(receipt.reply),
+                thread_ts=event.get("thread_ts"),
+            ))
+
+    async def edited(self, event: dict[str, Any]) -> None:
+        user = translate.author(event)
+        if user is None:
+            return
+        change = translate.edited(event, await self._profiles.sender(user), self._where, self._desk.clock.now())
+        if change is not None:
+            await self._desk.edit(change)
+
+    async def ignored(self) -> None:
+        """Acknowledged and dropped: nobody wrote to the desk."""
+
+    async def commanded(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        """The desk answers in milliseconds, so its answer is the ack itself — shown only
+        to the asker. A redelivered command was answered the first time: an empty ack."""
+        user = command.get("user_id")
+        request = None
+        if isinstance(user, str) and user:
+            request = translate.command_request(command, await self._profiles.sender(user))
+        if request is None:
+            log.info("ignored a slash command without user, channel or trigger id")
+            await ack()
+            return
+        reply = await self._desk.command(request)
+        if reply.text:
+            await ack(**ephemeral(reply.text))
+        else:
+            await ack()
+
+    async def pressed(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user = translate.presser(body)
+        if user is None:
+            return
+        press = translate.press(body, await self._profiles.sender(user), self._where)
+        if press is None:
+            log.info("ignored a button press without channel, message or value")
+            return
+        reply = await self._desk.press(press)
+        if reply.text:
+            await _settle(respond(**ephemeral(reply.text), replace_original=False))
+
+
+async def _settle(call: Awaitable[Any]) -> None:
+    """Courtesy calls after the desk has committed. If Slack refuses one, retrying the
+    event would only repeat the refusal (and the desk would see a duplicate anyway)."""
+    try:
+        answer = await call
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("Slack refused a courtesy call: %s", exc)
+        return
+    status = getattr(answer, "status_code", 200)
+    if status != 200:
+        log.warning("Slack answered a courtesy call with HTTP %s", status)

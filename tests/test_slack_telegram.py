@@ -1,0 +1,84 @@
+"""One ticket, two messengers: a customer on Telegram, engineers in Slack's triage channel.
+
+Both real adapters run in one app — aiogram polling the Telegram stand-in, Bolt serving the
+Slack stand-in's signed requests — with the real desk, store and dispatcher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.telegram import TelegramChannel
+from bot.config import Config, TelegramConfig
+from bot.domain import Direction
+from routing.language import LanguageDetector
+from tests.standins.slack_api import SlackStandIn
+from tests.standins.telegram_api import TelegramStandIn
+
+from .test_slack_flow import TRIAGE, Rig, open_rig, populate, slack_config
+
+TOKEN = "7700001:stand-in-token"
+IVAN = 200001  # Romashka LLC (warranty, ru), as in config.example.toml
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[TelegramStandIn]:
+    async with TelegramStandIn(token=TOKEN, bot_username="dutydesk_bot", limits=None) as stand_in:
+        stand_in.add_user(IVAN, "Ivan", "ivan_p", "ru", last_name="Petrov")
+        for engineer in (100001, 100002, 100011):  # they have started the bot: pings reach them
+            stand_in.add_user(engineer, f"engineer {engineer}", language_code="ru")
+            stand_in.add_private_chat(engineer)
+        yield stand_in
+
+
+@pytest.fixture
+async def both(
+    tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
+) -> AsyncIterator[Rig]:
+    async with SlackStandIn(limits=None) as slack:
+        populate(slack)
+        cfg = slack_config(example_config, tmp_path / "desk.db", slack)
+        cfg = cfg.model_copy(update={"telegram": TelegramConfig(
+            enabled=True, api_base=tg.api_base, per_second=1000, per_chat_per_second=1000,
+            per_group_per_minute=100_000, polling_timeout=5,
+        )})
+        telegram = TelegramChannel(cfg.telegram, token=TOKEN)
+        rig = await open_rig(slack, cfg, detector, others={"telegram": telegram})
+        yield rig
+        await rig.close()
+
+
+async def test_telegram_customer_and_slack_engineer_work_one_ticket(tg: TelegramStandIn, both: Rig) -> None:
+    rig, slack = both, both.slack
+
+    async def settle() -> None:
+        await tg.wait_idle_updates()
+        await rig.settle()
+
+    tg.user_sends(IVAN, "Добрый день! Не выгружается отчёт по продажам за ноябрь.")
+    await settle()
+    [ticket] = await rig.tickets()
+    assert (ticket.customer, ticket.conversation.channel) == (f"telegram:{IVAN}", "telegram")
+    thread = await rig.thread(1001)
+    [header] = rig.top_level(TRIAGE)
+    assert header.ts == thread and "T-1001" in header.text and "Romashka" in header.text
+    [copy] = rig.posted(TRIAGE, thread)
+    assert "Ivan Petrov" in copy.text and "отчёт по продажам" in copy.text
+
+    engineer = next(u for u, e in (("U0ANNA001", "anna"), ("U0DMIT002", "dmitry")) if e == ticket.assignee)
+    await slack.user_message(engineer, TRIAGE, "Здравствуйте! Обновите, пожалуйста, модуль отчётов до 5.2.",
+                             thread_ts=thread)
+    await slack.user_message(engineer, TRIAGE, "! проверить лицензию клиента", thread_ts=thread)
+    await settle()
+    to_ivan = [s.text for s in tg.sent if s.chat_id == IVAN and s.method == "sendMessage"]
+    assert len(to_ivan) == 2 and "T-1001" in (to_ivan[0] or "")  # the acknowledgement, then the answer
+    assert to_ivan[1] == "Здравствуйте! Обновите, пожалуйста, модуль отчётов до 5.2."
+
+    tg.user_sends(IVAN, "Спасибо, обновил — заработало!")
+    await settle()
+    assert rig.posted(TRIAGE, thread)[-1].text.endswith("Спасибо, обновил — заработало!")
+    assert [m["direction"] for m in await rig.messages(1001)] == [
+        Direction.CUSTOMER, Direction.ENGINEER, Direction.NOTE, Direction.CUSTOMER]
