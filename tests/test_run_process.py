@@ -1,0 +1,125 @@
+"""The real `dutydesk run` process against the Telegram and Slack stand-ins.
+
+What a deployment does: a config file, secrets in the environment, one process. A customer
+writes on Telegram, the ticket gets its forum topic, an engineer answers from Slack's triage
+thread and the customer reads the answer; SIGTERM stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import tomllib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.standins.slack_api import SlackStandIn
+from tests.standins.telegram_api import TelegramStandIn
+
+from .conftest import EXAMPLE
+
+TOKEN = "7700001:process-test-token"
+STAFF = -1001234567890  # the example config's staff forum
+TRIAGE = "C0TRIAGE01"
+IVAN = 200001
+ENGINEERS = {"U0ANNA001": 100001, "U0DMIT002": 100002, "U0JOHN005": 100005, "U0PRIY006": 100006,
+             "U0KASI003": 100003, "U0LARS004": 100004}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
+
+
+def _config(tmp: Path, tg: TelegramStandIn, slack: SlackStandIn, port: int) -> Path:
+    """config.example.toml with the channels switched on and pointed at the stand-ins."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    overrides = {
+        "telegram": {"enabled": True, "api_base": tg.api_base, "polling_timeout": 1},
+        "slack": {"enabled": True, "api_base": slack.api_base},
+        "http": {"port": port},
+        "storage": {"url": f"sqlite:///{tmp / 'desk.db'}"},
+    }
+    for section, values in overrides.items():
+        for key, value in values.items():
+            text = _set_key(text, section, key, _toml(value))
+    path = tmp / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    tomllib.loads(text)  # still valid TOML
+    return path
+
+
+def _set_key(text: str, section: str, key: str, value: str) -> str:
+    lines = text.splitlines()
+    start = lines.index(f"[{section}]")
+    for i in range(start + 1, len(lines)):
+        if lines[i].startswith("["):
+            lines.insert(i, f"{key} = {value}")
+            return "\n".join(lines) + "\n"
+        if lines[i].split("=")[0].strip() == key:
+            lines[i] = f"{key} = {value}"
+            return "\n".join(lines) + "\n"
+    raise AssertionError(f"no [{section}]")
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[tuple[TelegramStandIn, SlackStandIn]]:
+    async with TelegramStandIn(token=TOKEN, bot_username="dutydesk_bot", limits=None) as tg:
+        tg.add_user(IVAN, "Ivan", "ivan_p", "ru", last_name="Petrov")
+        for user in ENGINEERS.values():
+            tg.add_user(user, f"engineer {user}", language_code="en")
+            tg.add_private_chat(user)
+        tg.add_group(STAFF, "Support staff", forum=True, members=list(ENGINEERS.values()))
+        async with SlackStandIn(limits=None) as slack:
+            slack.add_channel(TRIAGE, "triage", members=list(ENGINEERS))
+            for user in ENGINEERS:
+                slack.add_user(user, user.lower())
+            yield tg, slack
+
+
+async def test_dutydesk_run_serves_both_messengers_and_stops_on_sigterm(
+    world: tuple[TelegramStandIn, SlackStandIn], tmp_path: Path,
+) -> None:
+    tg, slack = world
+    port = _free_port()
+    config = _config(tmp_path, tg, slack, port)
+    slack.app_url = f"http://127.0.0.1:{port}/slack/events"
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": "secret"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await tg.wait_for(lambda t: bool(t.commands_for()), timeout=60)  # started: menus published
+        tg.user_sends(IVAN, "Добрый день! Не выгружается отчёт по продажам.")
+        topic = await tg.wait_for(lambda t: next(iter(t.topics(STAFF)), None), timeout=20)
+        assert topic["name"].startswith("T-1001 · Romashka LLC · P")
+        header = await slack.wait_for(
+            lambda: next((m for m in slack.messages(TRIAGE) if "T-1001" in m.text), None), timeout=20
+        )
+        await slack.user_message("U0ANNA001", TRIAGE, "Здравствуйте! Обновите модуль отчётов.", thread_ts=header.ts)
+        expected = "Здравствуйте! Обновите модуль отчётов."
+        answer = await tg.wait_for(
+            lambda t: next((s for s in t.sent if s.chat_id == IVAN and s.text == expected), None), timeout=20
+        )
+        assert answer.method == "sendMessage"
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        output = (await asyncio.wait_for(process.communicate(), timeout=30))[0].decode(errors="replace")
+    assert process.returncode == 0, output
