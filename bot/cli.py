@@ -121,7 +121,14 @@ async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: i
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await app.start()
+        try:
+            await app.start()
+        except ConfigError:
+            raise
+        except Exception as exc:  # a channel that cannot connect: say which and why, in one line
+            logging.getLogger("dutydesk").debug("start-up failed", exc_info=True)
+            print(f"dutydesk: could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
         logging.getLogger("dutydesk").info("running: %s", ", ".join(adapters))
         await stop.wait()
     finally:

@@ -8,8 +8,10 @@ an error that says which setting to change.
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -21,6 +23,8 @@ from aiogram.types import (
 
 from bot.commands import menu
 from bot.config import ConfigError
+
+log = logging.getLogger("dutydesk.telegram")
 
 # The languages the customer menu is published in; other clients see the default (English).
 MENU_LANGUAGES = ("en", "ru", "uk", "pl", "da")
@@ -38,14 +42,22 @@ def _menu(audience: str, language: str) -> list[BotCommand]:
 
 
 async def publish_menus(bot: Bot, staff_chat_id: int | None) -> None:
-    """Customers see their commands in their language; the staff group sees the staff's."""
-    await bot.set_my_commands(_menu("customer", DEFAULT_MENU_LANGUAGE), scope=BotCommandScopeDefault())
-    for language in MENU_LANGUAGES:
-        await bot.set_my_commands(
-            _menu("customer", language), scope=BotCommandScopeAllPrivateChats(), language_code=language,
-        )
-    if staff_chat_id is not None:
-        await bot.set_my_commands(_menu("staff", STAFF_MENU_LANGUAGE), scope=BotCommandScopeChat(chat_id=staff_chat_id))
+    """Customers see their commands in their language; the staff group sees the staff's.
+
+    A menu is a convenience — every command works typed — so a failure to publish one is
+    logged, not a reason to stay down.
+    """
+    try:
+        await bot.set_my_commands(_menu("customer", DEFAULT_MENU_LANGUAGE), scope=BotCommandScopeDefault())
+        for language in MENU_LANGUAGES:
+            await bot.set_my_commands(
+                _menu("customer", language), scope=BotCommandScopeAllPrivateChats(), language_code=language,
+            )
+        if staff_chat_id is not None:
+            scope = BotCommandScopeChat(chat_id=staff_chat_id)
+            await bot.set_my_commands(_menu("staff", STAFF_MENU_LANGUAGE), scope=scope)
+    except TelegramAPIError as exc:
+        log.warning("could not publish the command menus (%s); commands still work when typed", exc)
 
 
 async def check_staff_group(bot: Bot, me: User, chat_id: int) -> None:
