@@ -11,9 +11,11 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.channel import ChannelBase
 from bot.commands.types import CommandRequest, Press, Reply
 from bot.desk import Desk
 from bot.domain import Attachment, ConversationRef, Inbound, Priority, Sender
+from bot.http import HttpServer
 from bot.intake import Receipt
 from bot.outbound import Audience, DeliveryResult, Lane, Outbound, Recipient
 
@@ -27,11 +29,12 @@ class Delivered:
     thread_id: str | None
 
 
-class LocalChannel:
+class LocalChannel(ChannelBase):
     name = NAME
     per_second = float("inf")  # no platform limits to respect
 
     def __init__(self) -> None:
+        super().__init__()
         self.sent: list[Delivered] = []
         self.listeners: list[Callable[[Delivered], None]] = []
         self._desk: Desk | None = None
@@ -39,10 +42,11 @@ class LocalChannel:
         self._threads = itertools.count(1)
         self._faults: dict[str, list[Exception]] = {}
 
-    async def start(self, desk: Desk, http: object) -> None:
+    async def _connect(self, desk: Desk, http: HttpServer | None) -> None:
         self._desk = desk
+        self.running = True
 
-    async def stop(self) -> None:
+    async def _disconnect(self) -> None:
         self._desk = None
 
     # -- the platform side: what the desk sends -----------------------------------------------
@@ -54,7 +58,7 @@ class LocalChannel:
         """Make the next deliveries to a chat raise these, in order: a flaky network on demand."""
         self._faults.setdefault(chat_id, []).extend(errors)
 
-    async def deliver(self, message: Outbound) -> DeliveryResult:
+    async def _send(self, message: Outbound) -> DeliveryResult:
         faults = self._faults.get(message.recipient.chat_id)
         if faults:
             raise faults.pop(0)

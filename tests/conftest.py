@@ -15,9 +15,11 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.config import Config, DeliveryConfig, load_config
 from bot.demo_config import on_local_channel
-from bot.domain import EventType
+from bot.desk import Desk as DeskApi
+from bot.domain import Direction, EventType, Ticket
 from bot.records import ticket_from_row
 from routing.language import LanguageDetector
+from storage import Row, Store, TicketQuery
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config.example.toml"
@@ -37,32 +39,50 @@ def example_config() -> Config:
     return load_config(EXAMPLE)
 
 
+class AppViews:
+    """What tests read back from a running app's store, shared by every channel's rig."""
+
+    app: App
+
+    @property
+    def desk(self) -> DeskApi:
+        return self.app.desk
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    async def ticket(self, ticket_id: int) -> Ticket:
+        row = await self.store.ticket(ticket_id)
+        assert row is not None, f"no ticket {ticket_id}"
+        return ticket_from_row(row)
+
+    async def tickets(self) -> list[Ticket]:
+        return [ticket_from_row(r) for r in await self.store.tickets(TicketQuery())]
+
+    async def messages(self, ticket_id: int, direction: Direction | None = None) -> list[Row]:
+        rows = await self.store.messages(ticket_id)
+        return [r for r in rows if direction is None or r["direction"] == direction.value]
+
+    async def events(self, ticket_id: int) -> list[EventType]:
+        return [EventType(r["type"]) for r in await self.store.events(ticket_id)]
+
+    async def staff_thread(self, ticket_id: int) -> str:
+        rows = [r for r in await self.store.staff_threads() if r["ticket_id"] == ticket_id]
+        assert len(rows) == 1, rows
+        return str(rows[0]["thread_id"])
+
+
 @dataclass
-class Desk:
+class Desk(AppViews):
     """The real app (store, desk, dispatcher) on the local channel, driven by a test."""
 
     app: App
     local: LocalChannel
     clock: ManualClock
 
-    @property
-    def desk(self):  # type: ignore[no-untyped-def]
-        return self.app.desk
-
-    @property
-    def store(self):  # type: ignore[no-untyped-def]
-        return self.app.store
-
     async def deliver(self) -> None:
         await self.app.dispatcher.flush()
-
-    async def ticket(self, ticket_id: int):  # type: ignore[no-untyped-def]
-        row = await self.store.ticket(ticket_id)
-        assert row is not None, f"no ticket {ticket_id}"
-        return ticket_from_row(row)
-
-    async def events(self, ticket_id: int) -> list[EventType]:
-        return [EventType(r["type"]) for r in await self.store.events(ticket_id)]
 
     async def close(self) -> None:
         await self.app.dispatcher.stop()

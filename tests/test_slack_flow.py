@@ -20,14 +20,12 @@ from adapters.slack import SlackChannel
 from bot.app import App
 from bot.clock import ManualClock
 from bot.config import Config, DeliveryConfig, HttpConfig, SlackConfig, StorageConfig
-from bot.domain import Direction, Ticket
+from bot.domain import Direction
 from bot.outbound import Adapter
-from bot.records import ticket_from_row
 from routing.language import LanguageDetector
-from storage.base import Row, TicketQuery
 from tests.standins.slack_api import Message, RateLimit, SlackStandIn, slack_escape
 
-from .conftest import TUESDAY_11
+from .conftest import TUESDAY_11, AppViews
 
 TRIAGE = "C0TRIAGE01"
 ACME_CHANNEL, SEVER_CHANNEL = "C0ACME001", "C0SEVER01"
@@ -72,7 +70,7 @@ def slack_config(base: Config, db: Path, slack: SlackStandIn, **settings: Any) -
 
 
 @dataclass
-class Rig:
+class Rig(AppViews):
     slack: SlackStandIn
     app: App
     channel: SlackChannel
@@ -81,22 +79,8 @@ class Rig:
     async def settle(self) -> None:
         await self.app.dispatcher.flush()
 
-    async def ticket(self, ticket_id: int) -> Ticket:
-        row = await self.app.store.ticket(ticket_id)
-        assert row is not None, f"no ticket {ticket_id}"
-        return ticket_from_row(row)
-
-    async def tickets(self) -> list[Ticket]:
-        return [ticket_from_row(r) for r in await self.app.store.tickets(TicketQuery())]
-
-    async def messages(self, ticket_id: int, direction: Direction | None = None) -> list[Row]:
-        rows = await self.app.store.messages(ticket_id)
-        return [r for r in rows if direction is None or r["direction"] == direction.value]
-
     async def thread(self, ticket_id: int) -> str:
-        rows = [r for r in await self.app.store.staff_threads() if r["ticket_id"] == ticket_id]
-        assert len(rows) == 1, rows
-        return str(rows[0]["thread_id"])
+        return str(await self.staff_thread(ticket_id))
 
     async def assignee_user(self, ticket_id: int) -> str:
         return ENGINEER_USER[(await self.ticket(ticket_id)).assignee or ""]

@@ -28,14 +28,12 @@ from bot.clock import ManualClock
 from bot.commands import menu
 from bot.commands.types import CommandRequest, Press, Reply
 from bot.config import Config, DeliveryConfig, HttpConfig, StorageConfig, TelegramConfig
-from bot.domain import Direction, Priority, Status, Ticket
+from bot.domain import Direction, Priority, Status
 from bot.intake import Receipt
-from bot.records import ticket_from_row
 from routing.language import LanguageDetector
-from storage.base import Row, TicketQuery
 from tests.standins.telegram_api import RateLimits, SentRecord, TelegramStandIn
 
-from .conftest import TUESDAY_11
+from .conftest import TUESDAY_11, AppViews
 
 TOKEN = "7700001:stand-in-token"
 BOT = "dutydesk_bot"
@@ -88,7 +86,7 @@ def telegram_config(base: Config, db: Path, tg: TelegramStandIn, *, port: int = 
 
 
 @dataclass
-class Rig:
+class Rig(AppViews):
     tg: TelegramStandIn
     app: App
     channel: TelegramChannel
@@ -98,22 +96,8 @@ class Rig:
         await self.tg.wait_idle_updates()
         await self.app.dispatcher.flush()
 
-    async def ticket(self, ticket_id: int) -> Ticket:
-        row = await self.app.store.ticket(ticket_id)
-        assert row is not None, f"no ticket {ticket_id}"
-        return ticket_from_row(row)
-
-    async def tickets(self) -> list[Ticket]:
-        return [ticket_from_row(r) for r in await self.app.store.tickets(TicketQuery())]
-
-    async def messages(self, ticket_id: int, direction: Direction | None = None) -> list[Row]:
-        rows = await self.app.store.messages(ticket_id)
-        return [r for r in rows if direction is None or r["direction"] == direction.value]
-
     async def topic(self, ticket_id: int) -> int:
-        rows = [r for r in await self.app.store.staff_threads() if r["ticket_id"] == ticket_id]
-        assert len(rows) == 1, rows
-        return int(rows[0]["thread_id"])
+        return int(await self.staff_thread(ticket_id))
 
     async def assignee_user(self, ticket_id: int) -> int:
         return ENGINEER_USER[(await self.ticket(ticket_id)).assignee or ""]

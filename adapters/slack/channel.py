@@ -15,6 +15,7 @@ from adapters.slack.listeners import Listeners
 from adapters.slack.profiles import Profiles
 from adapters.slack.send import SlackSender
 from adapters.slack.translate import CHANNEL, Workspace
+from bot.channel import ChannelBase
 from bot.config import SlackConfig
 from bot.desk import Desk
 from bot.http import HttpServer
@@ -23,7 +24,7 @@ from bot.outbound import DeliveryResult, Lane, Outbound, Recipient
 log = logging.getLogger("dutydesk.slack")
 
 
-class SlackChannel:
+class SlackChannel(ChannelBase):
     name = CHANNEL
 
     def __init__(
@@ -46,7 +47,7 @@ class SlackChannel:
             self._app_token = app_token if app_token is not None else cfg.app_token.reveal()
         self._sender = SlackSender(self.client)
         self._socket: AsyncSocketModeHandler | None = None
-        self._running = False
+        super().__init__()
 
     # -- delivery (the dispatcher's side) ------------------------------------------------------
 
@@ -54,23 +55,12 @@ class SlackChannel:
         """Slack allows about one message a second per channel (a DM is a channel)."""
         return Lane(f"{CHANNEL}:{recipient.chat_id}", per_second=self._cfg.per_channel_per_second)
 
-    async def deliver(self, message: Outbound) -> DeliveryResult:
-        """Refused once stopped: the app stops channels before the dispatcher, and a send
-        that reached Slack but was never booked would be sent again after a restart."""
-        if not self._running:
-            raise ConnectionError("the Slack channel is not running")
+    async def _send(self, message: Outbound) -> DeliveryResult:
         return await self._sender.deliver(message)
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    async def start(self, desk: Desk, http: HttpServer | None) -> None:
-        try:
-            await self._start(desk, http)
-        except BaseException:
-            await self.stop()
-            raise
-
-    async def _start(self, desk: Desk, http: HttpServer | None) -> None:
+    async def _connect(self, desk: Desk, http: HttpServer | None) -> None:
         cfg = self._cfg
         if cfg.mode == "http" and http is None:
             raise startup.SlackSetupError("slack.mode is http: it needs the HTTP server ([http])")
@@ -84,17 +74,16 @@ class SlackChannel:
         )
         where = Workspace(cfg.triage_channel, me.get("user_id"))
         Listeners(desk, self.client, Profiles(self.client), where).wire(app, cfg.command)
-        self._running = True
+        self.running = True
         if http is not None and cfg.mode == "http":
-            modes.serve_http(http, cfg.events_path, app, lambda: self._running)
+            modes.serve_http(http, cfg.events_path, app, lambda: self.running)
         else:
             self._socket = await modes.open_socket(app, self._app_token)
         log.info("Slack: @%s in team %s, %s mode", app_name, me.get("team"), cfg.mode)
 
-    async def stop(self) -> None:
+    async def _disconnect(self) -> None:
         """Stop taking requests. An event being handled is abandoned unacknowledged, so
         Slack delivers it again."""
-        self._running = False
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None

@@ -17,6 +17,7 @@ from adapters.telegram.handlers import build_router
 from adapters.telegram.intake import ALLOWED_UPDATES, Backoff, Polling, webhook_handler
 from adapters.telegram.send import TelegramSender
 from adapters.telegram.translate import CHANNEL
+from bot.channel import ChannelBase
 from bot.config import TelegramConfig
 from bot.desk import Desk
 from bot.http import HttpServer
@@ -30,7 +31,7 @@ RETRY_FIRST_SECONDS = 0.5
 RETRY_CAP_SECONDS = 30.0
 
 
-class TelegramChannel:
+class TelegramChannel(ChannelBase):
     name = CHANNEL
 
     def __init__(self, cfg: TelegramConfig, token: str | None = None) -> None:
@@ -41,7 +42,7 @@ class TelegramChannel:
         self.bot = Bot(token if token is not None else cfg.token.reveal(), session=session)
         self._sender = TelegramSender(self.bot)
         self._polling: asyncio.Task[None] | None = None
-        self._running = False
+        super().__init__()
 
     # -- delivery (the dispatcher's side) ------------------------------------------------------
 
@@ -53,25 +54,14 @@ class TelegramChannel:
             return Lane(key, per_second=self._cfg.per_chat_per_second, per_minute=self._cfg.per_group_per_minute)
         return Lane(key, per_second=self._cfg.per_chat_per_second)
 
-    async def deliver(self, message: Outbound) -> DeliveryResult:
-        """Refused once stopped: the app stops channels before the dispatcher, and a send
-        that reached Telegram but was never booked would be sent again after a restart."""
-        if not self._running:
-            raise ConnectionError("the Telegram channel is not running")
+    async def _send(self, message: Outbound) -> DeliveryResult:
         return await self._sender.deliver(message)
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    async def start(self, desk: Desk, http: HttpServer | None) -> None:
-        try:
-            await self._start(desk, http)
-        except BaseException:
-            await self.stop()
-            raise
-
-    async def _start(self, desk: Desk, http: HttpServer | None) -> None:
+    async def _connect(self, desk: Desk, http: HttpServer | None) -> None:
         cfg = self._cfg
-        self._running = True
+        self.running = True
         me = await self.bot.get_me()
         if cfg.staff_chat_id is not None:
             await startup.check_staff_group(self.bot, me, cfg.staff_chat_id)
@@ -95,14 +85,13 @@ class TelegramChannel:
             )
         secret = cfg.webhook_secret.reveal()
         http.app.router.add_post(
-            cfg.webhook_path, webhook_handler(self.bot, dispatcher, secret, lambda: self._running)
+            cfg.webhook_path, webhook_handler(self.bot, dispatcher, secret, lambda: self.running)
         )
         await self.bot.set_webhook(cfg.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 
-    async def stop(self) -> None:
+    async def _disconnect(self) -> None:
         """Stop taking updates, then close the session. An update being handled is
         abandoned; it was not confirmed, so Telegram delivers it again after a restart."""
-        self._running = False
         if self._polling is not None:
             self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
