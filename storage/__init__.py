@@ -12,5 +12,11 @@ async def open_store(url: str) -> Store:
         from storage.sqlite import SqliteStore
 
         return await SqliteStore.open(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        from storage.postgres import PostgresStore
+
+        return await PostgresStore.open(url)
     scheme = url.split(":", 1)[0]
-    raise ValueError(f'storage.url: unsupported scheme "{scheme}" (use sqlite:///path/to/desk.db)')
+    raise ValueError(
+        f'storage.url: unsupported scheme "{scheme}" (use sqlite:///path/to/desk.db or postgresql://user@host/db)'
+    )

@@ -20,44 +20,22 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from storage.base import ChangeSet, DuplicateKey, Intake, Row, TicketQuery
+from storage.columns import (
+    DEADLINE_COLUMNS,
+    EVENT_COLUMNS,
+    JOINABLE_SQL,
+    JSON_COLUMNS,
+    KEY_COLUMNS,
+    MESSAGE_COLUMNS,
+    OUTBOX_COLUMNS,
+    OVERRIDE_COLUMNS,
+    REF_COLUMNS,
+    TICKET_COLUMNS,
+    TIME_COLUMNS,
+)
 from storage.migrations import apply_migrations
 
 T = TypeVar("T")
-
-# The statuses whose ticket a new message in the same conversation joins.
-JOINABLE_SQL = "('new', 'assigned', 'in_progress', 'waiting_customer', 'resolved')"
-
-TIME_COLUMNS = frozenset(
-    {
-        "assigned_at", "pickup_at", "created_at", "updated_at", "first_response_at",
-        "resolved_at", "closed_at", "last_customer_at", "last_update_at", "clock_running_since",
-        "clock_paused_at", "at", "edited_at", "sent_at", "target_at", "due_at", "fired_at",
-        "last_assigned_at", "start_at", "end_at",
-    }
-)
-JSON_COLUMNS = frozenset({"attachments", "data", "buttons", "copy_of"})
-
-TICKET_COLUMNS = (
-    "id", "status", "priority", "priority_reason", "kind", "language", "subject", "customer",
-    "customer_name", "org_id", "plan", "customer_tz", "channel", "chat_id", "thread_id",
-    "assignee", "tier", "escalation_level", "assigned_at", "pickup_at", "created_at",
-    "updated_at", "first_response_at", "resolved_at", "closed_at", "last_customer_at",
-    "last_update_at", "last_customer_message", "clock_running_since", "clock_used_s",
-    "clock_paused_at", "rating",
-)
-MESSAGE_COLUMNS = (
-    "ticket_id", "direction", "author", "text", "attachments", "channel", "chat_id",
-    "platform_id", "album", "at", "edited_at",
-)
-EVENT_COLUMNS = ("ticket_id", "type", "actor", "at", "reason", "data")
-OUTBOX_COLUMNS = (
-    "ticket_id", "kind", "channel", "chat_id", "thread_id", "audience", "person", "text",
-    "title", "buttons", "copy_of", "reply_to", "coalesce_key", "created_at",
-)
-DEADLINE_COLUMNS = ("ticket_id", "clock", "stage", "target_at", "due_at")
-REF_COLUMNS = ("channel", "chat_id", "message_id", "ticket_id")
-KEY_COLUMNS = ("key", "ticket_id", "at")
-OVERRIDE_COLUMNS = ("engineer", "start_at", "end_at", "replaces", "reason", "created_by", "created_at")
 
 
 def _insert_sql(table: str, columns: Sequence[str], verb: str = "INSERT") -> str:

@@ -76,3 +76,11 @@ async def test_event_log_is_append_only_and_loads_follow_tickets(tmp_path: Path)
             await store._run(lambda c: c.execute("UPDATE events SET reason = 'rewritten'"))
     finally:
         await store.close()
+
+
+def test_version_3_turns_empty_load_times_back_into_null(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "e.db", isolation_level=None)
+    apply_migrations(conn, target=2)
+    conn.execute("INSERT INTO engineer_load VALUES ('anna', 1, '')")  # what version 1's triggers could write
+    apply_migrations(conn)
+    assert conn.execute("SELECT last_assigned_at FROM engineer_load").fetchall() == [(None,)]

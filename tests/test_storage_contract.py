@@ -1,0 +1,759 @@
+"""The storage contract, run against every backend: the same units of work in, the same
+rows out. SQLite runs on a temporary file; PostgreSQL on a throwaway schema of the server
+named by DUTYDESK_TEST_POSTGRES (default: the local one), skipped when it is unreachable."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import pytest
+
+from storage.base import ChangeSet, DuplicateKey, Row, Store, TicketQuery
+from storage.sqlite import SqliteStore
+
+POSTGRES_URL = os.environ.get("DUTYDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return NOW + timedelta(minutes=minutes)
+
+
+# -- PostgreSQL: reachability and a schema per test ------------------------------------------
+
+
+async def _unreachable_reason(url: str) -> str | None:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(url, timeout=3)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    await conn.close()
+    return None
+
+
+@cache
+def _postgres_problem() -> str | None:
+    """Why the PostgreSQL runs cannot run, asked once per session; None when they can."""
+    try:
+        import asyncpg  # noqa: F401
+    except ImportError:
+        return "asyncpg is not installed (pip install '.[postgres]')"
+    # On a thread of its own: this may be asked while a test's event loop runs.
+    with ThreadPoolExecutor(1) as pool:
+        reason = pool.submit(asyncio.run, _unreachable_reason(POSTGRES_URL)).result()
+    if reason is not None:
+        return f"PostgreSQL is not reachable at {POSTGRES_URL} ({reason}); set DUTYDESK_TEST_POSTGRES"
+    return None
+
+
+def require_postgres() -> str:
+    """The server the PostgreSQL runs use; skips the test when there is none."""
+    problem = _postgres_problem()
+    if problem is not None:
+        pytest.skip(problem)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    return require_postgres()
+
+
+def with_settings(url: str, **settings: str) -> str:
+    """The URL with server settings added as query parameters (asyncpg passes them on)."""
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(settings)) if q)
+    return urlunsplit(parts._replace(query=query))
+
+
+@asynccontextmanager
+async def postgres_schema(url: str, **settings: str) -> AsyncIterator[str]:
+    """A uniquely named schema for one test, dropped afterwards, so parallel and earlier
+    runs never see each other's rows; yields a store URL whose search_path is that schema."""
+    import asyncpg
+
+    schema = f"dutydesk_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        yield with_settings(url, search_path=schema, **settings)
+    finally:
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await admin.close()
+
+
+# -- the backends -----------------------------------------------------------------------------
+
+
+@dataclass
+class Backend:
+    store: Store
+    execute: Callable[[str], Awaitable[None]]  # SQL through a connection of its own, beside the store
+
+
+@asynccontextmanager
+async def sqlite_backend(path: Path) -> AsyncIterator[Backend]:
+    store = await SqliteStore.open(f"sqlite:///{path}")
+
+    async def execute(sql: str) -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute(sql)
+        finally:
+            conn.close()
+
+    try:
+        yield Backend(store, execute)
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def postgres_backend(url: str) -> AsyncIterator[Backend]:
+    import asyncpg
+
+    from storage.postgres import PostgresStore
+
+    # A session time zone far from UTC: rows must not depend on it.
+    async with postgres_schema(url, timezone="Pacific/Chatham") as schema_url:
+        store = await PostgresStore.open(schema_url)
+
+        async def execute(sql: str) -> None:
+            conn = await asyncpg.connect(schema_url)
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        try:
+            yield Backend(store, execute)
+        finally:
+            await store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        async with sqlite_backend(tmp_path / "contract.db") as found:
+            yield found
+    else:
+        async with postgres_backend(request.getfixturevalue("postgres_url")) as found:
+            yield found
+
+
+@pytest.fixture
+def store(backend: Backend) -> Store:
+    return backend.store
+
+
+def integrity_errors() -> tuple[type[Exception], ...]:
+    """What each backend raises when the schema refuses a write."""
+    try:
+        import asyncpg
+    except ImportError:
+        return (sqlite3.IntegrityError,)
+    return (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+
+def ticket(ticket_id: int, **changes: Any) -> Row:
+    row: Row = {
+        "id": ticket_id, "status": "assigned", "priority": 3, "priority_reason": "", "kind": "question",
+        "language": "ru", "subject": "s", "customer": "local:1", "customer_name": "", "org_id": None,
+        "plan": "basic", "customer_tz": "UTC", "channel": "local", "chat_id": "1", "thread_id": None,
+        "assignee": "anna", "tier": "l1", "escalation_level": 0, "assigned_at": NOW, "pickup_at": None,
+        "created_at": NOW, "updated_at": NOW, "first_response_at": None, "resolved_at": None,
+        "closed_at": None, "last_customer_at": NOW, "last_update_at": None, "last_customer_message": None,
+        "clock_running_since": NOW, "clock_used_s": 0, "clock_paused_at": None, "rating": None,
+    }
+    row.update(changes)
+    return row
+
+
+def message(ticket_id: int, text: str, **changes: Any) -> Row:
+    row: Row = {
+        "ticket_id": ticket_id, "direction": "customer", "author": "local:1", "text": text,
+        "attachments": [], "channel": "local", "chat_id": "1", "platform_id": None, "album": None,
+        "at": NOW, "edited_at": None,
+    }
+    row.update(changes)
+    return row
+
+
+def event(ticket_id: int, type_: str, when: datetime = NOW, **data: Any) -> Row:
+    return {"ticket_id": ticket_id, "type": type_, "actor": "desk", "at": when, "reason": type_, "data": data}
+
+
+def outbox(ticket_id: int | None, kind: str = "reply", **changes: Any) -> Row:
+    row: Row = {
+        "ticket_id": ticket_id, "kind": kind, "channel": "local", "chat_id": "1", "thread_id": None,
+        "audience": "customer", "person": None, "text": f"{kind} text", "title": None, "buttons": [],
+        "copy_of": None, "reply_to": None, "coalesce_key": None, "created_at": NOW,
+    }
+    row.update(changes)
+    return row
+
+
+def deadline(ticket_id: int, clock: str, stage: int, target: datetime, due: datetime | None = None) -> Row:
+    return {"ticket_id": ticket_id, "clock": clock, "stage": stage, "target_at": target, "due_at": due or target}
+
+
+def key(name: str, ticket_id: int | None = 1001) -> Row:
+    return {"key": name, "ticket_id": ticket_id, "at": NOW}
+
+
+def without_ids(rows: list[Row]) -> list[Row]:
+    return [{k: v for k, v in r.items() if k != "id"} for r in rows]
+
+
+# -- shape: the same keys and Python types from every backend ------------------------------------
+
+
+async def test_rows_round_trip_with_the_same_keys_and_types(store: Store) -> None:
+    original = ticket(1001, org_id="romashka", pickup_at=at(30), rating=5, last_customer_message="hi")
+    attachments = [{"kind": "photo", "file_id": "f1", "name": "снимок.png"}]
+    await store.commit(ChangeSet(
+        tickets=[original],
+        messages=[message(1001, "Привет", attachments=attachments, platform_id="m1", album="a1")],
+        events=[event(1001, "created", nested={"a": [1, 2.5, None, True]}, text="ё")],
+        outbox=[outbox(1001, buttons=[["take", 1001, "Take", None]], copy_of=["local", "1", "m1"], thread_id="7")],
+        deadlines={(1001, "first_response"): [deadline(1001, "first_response", 100, at(60))]},
+    ))
+    assert await store.ticket(1001) == original  # thread_id None in, None out
+    [stored] = await store.messages(1001)
+    assert stored == {
+        "id": stored["id"], **message(1001, "Привет", attachments=attachments, platform_id="m1", album="a1")
+    }
+    [logged] = await store.events(1001)
+    assert list(logged) == ["id", "ticket_id", "type", "actor", "at", "reason", "data"]
+    assert logged["data"] == {"nested": {"a": [1, 2.5, None, True]}, "text": "ё"}
+    [queued] = await store.outbox_rows(1001)
+    assert list(queued) == [
+        "id", "ticket_id", "kind", "channel", "chat_id", "thread_id", "audience", "person", "text", "title",
+        "buttons", "copy_of", "reply_to", "coalesce_key", "state", "attempts", "created_at", "sent_at",
+        "platform_id", "last_error",
+    ]
+    assert queued["buttons"] == [["take", 1001, "Take", None]] and queued["copy_of"] == ["local", "1", "m1"]
+    assert (queued["thread_id"], queued["state"], queued["attempts"], queued["sent_at"]) == ("7", "pending", 0, None)
+    [due] = await store.deadlines(1001)
+    assert list(due) == ["id", "ticket_id", "clock", "stage", "target_at", "due_at", "fired_at"]
+    for value in (due["target_at"], queued["created_at"], logged["at"], stored["at"]):
+        assert type(value) is datetime and value.tzinfo is UTC
+    assert type(queued["attempts"]) is int and type(due["stage"]) is int
+
+
+async def test_a_time_in_another_zone_comes_back_as_the_same_instant_in_utc(store: Store) -> None:
+    moscow = NOW.astimezone(timezone(timedelta(hours=3)))
+    await store.commit(ChangeSet(tickets=[ticket(1001, created_at=moscow)]))
+    row = await store.ticket(1001)
+    assert row is not None and row["created_at"] == NOW and row["created_at"].tzinfo is UTC
+
+
+# -- intake ---------------------------------------------------------------------------------
+
+
+async def test_intake_of_an_empty_desk(store: Store) -> None:
+    found = await store.intake("k1", "local", "1", None, None, None)
+    assert (found.seen, found.fresh, found.ticket, found.album_message) == (False, False, None, None)
+    assert (found.loads, found.next_ticket_id) == ({}, 1001)
+    assert await store.next_ticket_id() == 1001
+
+
+async def test_intake_finds_key_ticket_album_loads_and_next_id(store: Store) -> None:
+    await store.commit(ChangeSet(
+        keys=[key("k1")],
+        tickets=[ticket(1001), ticket(1002, thread_id="t", assignee="dmitry", assigned_at=at(5))],
+        messages=[message(1001, "photo", album="a1", platform_id="m1"), message(1001, "photo 2", album="a1")],
+        refs=[{"channel": "local", "chat_id": "1", "message_id": "m9", "ticket_id": 1002}],
+    ))
+    found = await store.intake("k1", "local", "1", None, None, "a1")
+    assert found.seen and not found.fresh
+    assert found.ticket == ticket(1001)
+    assert found.album_message is not None and found.album_message["text"] == "photo"
+    assert found.loads == {"anna": (1, NOW), "dmitry": (1, at(5))}
+    assert found.next_ticket_id == 1003 == await store.next_ticket_id()
+
+    other = await store.intake("k2", "local", "1", "t", None, "a2")
+    assert not other.seen and other.ticket == ticket(1002, thread_id="t", assignee="dmitry", assigned_at=at(5))
+    assert other.album_message is None
+    assert (await store.intake("k3", "local", "2", None, None, None)).ticket is None
+    assert (await store.intake("k3", "slack", "1", None, None, None)).ticket is None
+
+
+async def test_intake_follows_a_reply_unless_its_ticket_is_closed(store: Store) -> None:
+    await store.commit(ChangeSet(
+        tickets=[ticket(1001), ticket(1002, thread_id="t")],
+        refs=[{"channel": "local", "chat_id": "1", "message_id": "m9", "ticket_id": 1002}],
+    ))
+    by_ref = await store.intake("k", "local", "1", None, "m9", None)
+    assert by_ref.ticket is not None and by_ref.ticket["id"] == 1002
+    unknown = await store.intake("k", "local", "1", None, "nope", None)
+    assert unknown.ticket is not None and unknown.ticket["id"] == 1001
+    await store.commit(ChangeSet(tickets=[ticket(1002, thread_id="t", status="closed", closed_at=at(1))]))
+    fallback = await store.intake("k", "local", "1", None, "m9", None)
+    assert fallback.ticket is not None and fallback.ticket["id"] == 1001
+
+
+async def test_a_resolved_ticket_is_joined_and_a_closed_one_is_not(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001, status="closed"), ticket(1002, status="resolved")]))
+    found = await store.intake("k", "local", "1", None, None, None)
+    assert found.ticket is not None and found.ticket["id"] == 1002
+    assert (await store.open_ticket_for("local", "1", None)) == found.ticket
+    await store.commit(ChangeSet(tickets=[ticket(1002, status="closed")]))
+    assert (await store.intake("k", "local", "1", None, None, None)).ticket is None
+    assert await store.open_ticket_for("local", "1", None) is None
+
+
+async def test_the_newest_joinable_ticket_of_a_conversation_wins(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001), ticket(1003), ticket(1002)]))
+    found = await store.intake("k", "local", "1", None, None, None)
+    assert found.ticket is not None and found.ticket["id"] == 1003
+
+
+async def test_fresh_marks_are_set_and_used_up(store: Store) -> None:
+    mark = {"channel": "local", "chat_id": "1", "thread_id": None, "at": NOW}
+    await store.commit(ChangeSet(fresh=[mark, {**mark, "chat_id": "2", "thread_id": "t"}]))
+    assert (await store.intake("k", "local", "1", None, None, None)).fresh
+    assert (await store.intake("k", "local", "2", "t", None, None)).fresh
+    assert not (await store.intake("k", "local", "2", None, None, None)).fresh
+    await store.commit(ChangeSet(fresh=[{**mark, "at": at(1)}]))  # marking again is no error
+    await store.commit(ChangeSet(fresh=[{**mark, "at": None}]))
+    assert not (await store.intake("k", "local", "1", None, None, None)).fresh
+    assert (await store.intake("k", "local", "2", "t", None, None)).fresh
+
+
+async def test_next_ticket_id_never_goes_below_1001(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(5)]))
+    assert await store.next_ticket_id() == 1001
+    assert (await store.intake("k", "local", "1", None, None, None)).next_ticket_id == 1001
+
+
+# -- commit ---------------------------------------------------------------------------------
+
+
+async def test_tickets_are_upserted_and_messages_inserted_or_edited(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001)], messages=[message(1001, "one"), message(1001, "two")]))
+    first, second = await store.messages(1001)
+    changed = ticket(1001, status="in_progress", subject="new", thread_id="", clock_used_s=120, rating=4)
+    edited = {**first, "text": "one, edited", "attachments": [{"kind": "file", "file_id": "x"}], "edited_at": at(2)}
+    await store.commit(ChangeSet(tickets=[changed], messages=[edited, message(1001, "three", direction="engineer")]))
+    assert await store.ticket(1001) == {**changed, "thread_id": None}
+    third = {"id": second["id"] + 1, **message(1001, "three", direction="engineer")}
+    assert await store.messages(1001) == [edited, second, third]
+    assert await store.message_by_ref("local", "1", "m1") is None
+    await store.commit(ChangeSet(messages=[message(1001, "p", platform_id="m1"), message(1001, "q", platform_id="m1")]))
+    found = await store.message_by_ref("local", "1", "m1")
+    assert found is not None and found["text"] == "p"
+
+
+async def test_outbox_coalesces_pending_rows_with_the_same_key(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001)], outbox=[
+        outbox(1001, "header", coalesce_key="h"), outbox(1001, "header", coalesce_key="sent"), outbox(1001, "ack"),
+    ]))
+    first, sent, _ = await store.outbox_rows(1001)
+    await store.mark_sent(sent["id"], at(1), "p1", None, None)
+    await store.commit(ChangeSet(outbox=[
+        outbox(1001, "header", coalesce_key="h", text="v2"), outbox(1001, "reply", coalesce_key=""),
+        outbox(1001, "header", coalesce_key="sent", text="s2"), outbox(1001, "header", coalesce_key="h", text="v3"),
+    ]))
+    rows = await store.outbox_rows(1001)
+    assert [(r["kind"], r["text"], r["coalesce_key"], r["state"]) for r in rows] == [
+        ("header", "header text", "h", "superseded"),
+        ("header", "header text", "sent", "sent"),  # already sent: not superseded
+        ("ack", "ack text", None, "pending"),
+        ("header", "v2", "h", "superseded"),  # a later row in the same change set replaced it
+        ("reply", "reply text", "", "pending"),  # an empty key coalesces nothing
+        ("header", "s2", "sent", "pending"),
+        ("header", "v3", "h", "pending"),
+    ]
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows) and rows[0]["id"] == first["id"]
+    assert [r["text"] for r in await store.outbox_rows(state="pending")] == ["ack text", "reply text", "s2", "v3"]
+
+
+async def test_deadlines_are_replaced_kept_in_place_and_never_refired(store: Store) -> None:
+    fr, res = "first_response", "resolution"
+    await store.commit(ChangeSet(tickets=[ticket(1001)], deadlines={
+        (1001, fr): [deadline(1001, fr, 50, at(60), at(30)), deadline(1001, fr, 80, at(60), at(48)),
+                     deadline(1001, fr, 100, at(60))],
+        (1001, res): [deadline(1001, res, 100, at(600))],
+    }))
+    before = {(d["clock"], d["stage"]): d for d in await store.deadlines(1001)}
+    fifty = before[(fr, 50)]["id"]
+    # The 50 % reminder fires; in the same change set the schedule is recomputed with a later
+    # breach target: the fired row is not put back, the unchanged 80 % row keeps its id.
+    await store.commit(ChangeSet(fired=[(fifty, at(30))], deadlines={
+        (1001, fr): [deadline(1001, fr, 50, at(60), at(30)), deadline(1001, fr, 80, at(60), at(48)),
+                     deadline(1001, fr, 100, at(90))],
+    }))
+    after = await store.deadlines(1001)
+    assert without_ids(after) == [
+        {**deadline(1001, fr, 50, at(60), at(30)), "fired_at": at(30)},
+        {**deadline(1001, fr, 80, at(60), at(48)), "fired_at": None},
+        {**deadline(1001, fr, 100, at(90)), "fired_at": None},
+        {**deadline(1001, res, 100, at(600)), "fired_at": None},  # another clock: untouched
+    ]
+    assert [d["id"] for d in after[:2]] == [fifty, before[(fr, 80)]["id"]]
+    assert after[3]["id"] == before[(res, 100)]["id"]
+    # A kept row keeps its due time even if the new schedule says otherwise (INSERT … ignored).
+    await store.commit(ChangeSet(deadlines={(1001, fr): [deadline(1001, fr, 80, at(60), at(50))], (1001, res): []}))
+    assert without_ids(await store.deadlines(1001)) == [
+        {**deadline(1001, fr, 50, at(60), at(30)), "fired_at": at(30)},
+        {**deadline(1001, fr, 80, at(60), at(48)), "fired_at": None},
+    ]
+
+
+async def test_refs_and_overrides_are_recorded(store: Store) -> None:
+    await store.commit(ChangeSet(
+        tickets=[ticket(1001), ticket(1002)],
+        refs=[{"channel": "local", "chat_id": "1", "message_id": "m1", "ticket_id": 1001}],
+        overrides=[{"engineer": "anna", "start_at": at(0), "end_at": at(60), "replaces": "dmitry", "reason": "swap",
+                    "created_by": "lead", "created_at": NOW},
+                   {"engineer": "olga", "start_at": at(0), "end_at": at(10), "replaces": None, "reason": "",
+                    "created_by": "lead", "created_at": NOW}],
+    ))
+    assert (await store.ticket_by_ref("local", "1", "m1") or {}).get("id") == 1001
+    await store.commit(ChangeSet(refs=[{"channel": "local", "chat_id": "1", "message_id": "m1", "ticket_id": 1002}]))
+    assert (await store.ticket_by_ref("local", "1", "m1") or {}).get("id") == 1002  # a ref is replaced
+    assert await store.ticket_by_ref("local", "2", "m1") is None
+    rows = await store.overrides(at(10))
+    assert without_ids(rows) == [{"engineer": "anna", "start_at": at(0), "end_at": at(60), "replaces": "dmitry",
+                                  "reason": "swap", "created_by": "lead", "created_at": NOW}]
+    assert len(await store.overrides(at(0))) == 2
+
+
+async def test_a_duplicate_key_rolls_back_the_whole_change_set(store: Store) -> None:
+    await store.commit(ChangeSet(keys=[key("k1")], tickets=[ticket(1001)]))
+    with pytest.raises(DuplicateKey):
+        await store.commit(ChangeSet(
+            keys=[key("k2"), key("k1")],
+            tickets=[ticket(1002), ticket(1001, status="resolved")],
+            messages=[message(1001, "again")], events=[event(1001, "x")], outbox=[outbox(1001)],
+            deadlines={(1001, "resolution"): [deadline(1001, "resolution", 100, at(60))]},
+            refs=[{"channel": "local", "chat_id": "1", "message_id": "m1", "ticket_id": 1001}],
+            fresh=[{"channel": "local", "chat_id": "1", "thread_id": None, "at": NOW}],
+        ))
+    assert await store.ticket(1002) is None
+    assert (await store.ticket(1001) or {}).get("status") == "assigned"
+    assert (await store.messages(1001), await store.events(1001), await store.outbox_rows()) == ([], [], [])
+    assert await store.deadlines(1001) == [] and await store.ticket_by_ref("local", "1", "m1") is None
+    found = await store.intake("k2", "local", "1", None, None, None)
+    assert not found.seen and not found.fresh and found.loads == {"anna": (1, NOW)}
+
+
+async def test_engineer_load_follows_assignee_and_status(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[
+        ticket(1001), ticket(1002, assigned_at=at(10)), ticket(1003, assignee=None, assigned_at=None),
+        ticket(1004, status="resolved"),
+    ]))
+    assert await store.loads() == {"anna": (2, at(10))}
+    await store.commit(ChangeSet(tickets=[
+        ticket(1001, assignee="dmitry", assigned_at=at(20)), ticket(1002, assigned_at=at(10), status="resolved"),
+    ]))
+    assert await store.loads() == {"anna": (0, at(10)), "dmitry": (1, at(20))}
+    await store.commit(ChangeSet(tickets=[
+        ticket(1002, assigned_at=at(10), status="in_progress"),  # reopened: counts again
+        ticket(1003, assignee="anna", assigned_at=at(5)),  # an earlier assignment keeps the latest time
+        ticket(1001, assignee="dmitry", assigned_at=at(20), status="waiting_customer"),  # still open
+    ]))
+    assert await store.loads() == {"anna": (2, at(10)), "dmitry": (1, at(20))}
+    await store.commit(ChangeSet(tickets=[ticket(1001, assignee="dmitry", assigned_at=at(20), status="closed")]))
+    assert (await store.intake("k", "x", "x", None, None, None)).loads == {"anna": (2, at(10)), "dmitry": (0, at(20))}
+
+
+async def test_the_event_log_is_append_only(backend: Backend) -> None:
+    await backend.store.commit(ChangeSet(tickets=[ticket(1001)], events=[event(1001, "created")]))
+    for sql in ("UPDATE events SET reason = 'rewritten'", "DELETE FROM events"):
+        with pytest.raises(integrity_errors(), match="append-only"):
+            await backend.execute(sql)
+    assert [e["reason"] for e in await backend.store.events(1001)] == ["created"]
+
+
+# -- delivery ----------------------------------------------------------------------------------
+
+
+async def test_pending_outbox_and_delivery_marks(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001)], outbox=[outbox(1001, f"k{i}") for i in range(4)]))
+    rows = await store.pending_outbox(0, 10)
+    ids = [r["id"] for r in rows]
+    assert [r["kind"] for r in rows] == ["k0", "k1", "k2", "k3"]
+    assert [r["id"] for r in await store.pending_outbox(ids[0], 2)] == ids[1:3]
+
+    await store.note_attempt(ids[0], "TimeoutError: slow")
+    ref = {"channel": "local", "chat_id": "1", "message_id": "p1", "ticket_id": 1001}
+    await store.mark_sent(ids[0], at(1), "p1", ref, None)
+    await store.mark_sent(ids[0], at(9), "p9", None, None)  # only a pending row is marked
+    await store.mark_failed(ids[1], at(2), "x" * 3000)
+    await store.mark_failed(ids[0], at(3), "late")  # already sent: stays sent
+    await store.note_attempt(ids[1], "after")  # counted whatever the state
+
+    sent, failed = (await store.outbox_rows(1001))[:2]
+    assert (sent["state"], sent["sent_at"], sent["platform_id"], sent["attempts"], sent["last_error"]) == (
+        "sent", at(1), "p1", 2, "TimeoutError: slow")
+    assert (failed["state"], failed["sent_at"], failed["attempts"], failed["last_error"]) == (
+        "failed", at(2), 2, "after")
+    assert [r["id"] for r in await store.pending_outbox(0, 10)] == ids[2:]
+    assert (await store.ticket_by_ref("local", "1", "p1") or {}).get("id") == 1001
+    await store.mark_failed(ids[2], at(4), "x" * 3000)
+    assert (await store.outbox_rows(1001))[2]["last_error"] == "x" * 2000
+
+
+async def test_staff_threads_are_bound_and_keep_their_header(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001), ticket(1002)], outbox=[outbox(1001) for _ in range(4)]))
+    ids = [r["id"] for r in await store.outbox_rows()]
+    thread = {"ticket_id": 1001, "channel": "local", "chat_id": "staff", "thread_id": "th1", "header_id": "h1"}
+    await store.mark_sent(ids[0], at(1), "h1", None, thread)
+    await store.mark_sent(ids[1], at(2), "c1", None, {**thread, "thread_id": "th2", "header_id": None})
+    await store.mark_sent(ids[2], at(3), "c2", None, {**thread, "ticket_id": 1002, "thread_id": "th9"})
+    assert sorted(await store.staff_threads(), key=lambda r: r["ticket_id"]) == [
+        {**thread, "thread_id": "th2"},  # moved, and the header it had is kept
+        {**thread, "ticket_id": 1002, "thread_id": "th9"},
+    ]
+    assert (await store.ticket_by_thread("local", "staff", "th2") or {}).get("id") == 1001
+    assert await store.ticket_by_thread("local", "staff", "th1") is None
+    await store.mark_sent(ids[3], at(4), "c3", None, {**thread, "header_id": "h2"})
+    assert [r["header_id"] for r in await store.staff_threads() if r["ticket_id"] == 1001] == ["h2"]
+
+
+# -- deadlines -----------------------------------------------------------------------------------
+
+
+async def test_due_deadlines_next_due_and_open_targets(store: Store) -> None:
+    fr, res, up = "first_response", "resolution", "update"
+    assert await store.next_due() is None and await store.due_deadlines(NOW, 10) == []
+    assert await store.open_targets((fr, res), 10) == []
+    await store.commit(ChangeSet(tickets=[ticket(1001), ticket(1002)], deadlines={
+        (1001, fr): [deadline(1001, fr, 50, at(60), at(30)), deadline(1001, fr, 100, at(60))],
+        (1001, res): [deadline(1001, res, 100, at(300))],
+        (1002, fr): [deadline(1002, fr, 50, at(40), at(20)), deadline(1002, fr, 100, at(40))],
+        (1002, up): [deadline(1002, up, 100, at(10))],
+    }))
+    assert await store.next_due() == at(10)
+    due = await store.due_deadlines(at(30), 10)
+    assert [(d["ticket_id"], d["clock"], d["stage"]) for d in due] == [(1002, up, 100), (1002, fr, 50), (1001, fr, 50)]
+    assert await store.due_deadlines(at(30), 2) == due[:2]
+    await store.commit(ChangeSet(fired=[(due[0]["id"], at(30)), (due[1]["id"], at(30))]))
+    assert await store.next_due() == at(30)
+    assert [d["id"] for d in await store.due_deadlines(at(30), 10)] == [due[2]["id"]]
+    targets = await store.open_targets((fr, res), 10)
+    assert targets == [
+        {"ticket_id": 1002, "clock": fr, "target_at": at(40)},
+        {"ticket_id": 1001, "clock": fr, "target_at": at(60)},
+        {"ticket_id": 1001, "clock": res, "target_at": at(300)},
+    ]
+    assert await store.open_targets((res,), 10) == targets[2:]
+    assert await store.open_targets((fr, res), 1) == targets[:1]
+    assert await store.open_targets((), 10) == []
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+
+async def test_ticket_queries_filter_and_order(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[
+        ticket(1001, created_at=at(0)),
+        ticket(1002, created_at=at(10), assignee=None, assigned_at=None, status="new", customer="local:2"),
+        ticket(1003, created_at=at(20), status="resolved", org_id="romashka"),
+        ticket(1004, created_at=at(30), assignee="dmitry", org_id="romashka", customer="local:2"),
+    ]))
+
+    async def ids(**query: Any) -> list[int]:
+        return [r["id"] for r in await store.tickets(TicketQuery(**query))]
+
+    assert await ids() == [1004, 1003, 1002, 1001]
+    assert await ids(statuses=("assigned", "new")) == [1004, 1002, 1001]
+    assert await ids(assignee="anna") == [1003, 1001]
+    assert await ids(unassigned=True) == [1002]
+    assert await ids(customer="local:2") == [1004, 1002]
+    assert await ids(org_id="romashka") == [1004, 1003]
+    assert await ids(created_from=at(10), created_to=at(30)) == [1003, 1002]
+    assert await ids(statuses=("assigned",), assignee="anna", limit=1) == [1001]
+    assert await ids(limit=2) == [1004, 1003]
+    assert (await store.tickets(TicketQuery(customer="local:2", limit=1)))[0] == ticket(
+        1004, created_at=at(30), assignee="dmitry", org_id="romashka", customer="local:2")
+
+
+async def test_events_between_filters_types_and_a_half_open_range(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001)], events=[
+        event(1001, "created", at(0)), event(1001, "sla_breached", at(10), clock="fr"),
+        event(1001, "reminder_sent", at(20)), event(1001, "sla_breached", at(30)), event(1001, "closed", at(15)),
+    ]))
+    found = await store.events_between(("sla_breached", "closed"), at(10), at(30))
+    assert [(e["type"], e["at"]) for e in found] == [("sla_breached", at(10)), ("closed", at(15))]
+    assert found[0]["data"] == {"clock": "fr"}
+    assert await store.events_between((), at(0), at(60)) == []
+
+
+async def test_a_moved_chat_takes_its_tickets_and_rows_along(store: Store) -> None:
+    await store.commit(ChangeSet(
+        tickets=[ticket(1001), ticket(1002, thread_id="t"), ticket(1003, channel="slack")],
+        messages=[message(1001, "m", platform_id="m1"), message(1003, "s", channel="slack")],
+        outbox=[outbox(1001), outbox(1003, channel="slack")],
+        refs=[{"channel": "local", "chat_id": "1", "message_id": "m1", "ticket_id": 1001}],
+    ))
+    ids = [r["id"] for r in await store.outbox_rows()]
+    thread = {"ticket_id": 1001, "channel": "local", "chat_id": "1", "thread_id": "th", "header_id": None}
+    await store.mark_sent(ids[0], at(1), "x", None, thread)
+    assert await store.chat_moved("local", "1", "-100") == 2
+    assert [(t["id"], t["chat_id"]) for t in await store.tickets(TicketQuery())] == [
+        (1003, "1"), (1002, "-100"), (1001, "-100")]
+    assert [r["chat_id"] for r in await store.outbox_rows()] == ["-100", "1"]
+    assert [m["chat_id"] for m in await store.messages(1001)] == ["-100"]
+    assert [m["chat_id"] for m in await store.messages(1003)] == ["1"]
+    assert (await store.ticket_by_ref("local", "-100", "m1") or {}).get("id") == 1001
+    assert [r["chat_id"] for r in await store.staff_threads()] == ["-100"]
+    assert (await store.intake("k", "local", "-100", None, None, None)).ticket is not None
+    assert await store.chat_moved("local", "nowhere", "x") == 0
+
+
+# -- every backend, the same rows --------------------------------------------------------------------
+
+
+async def _story(store: Store) -> list[Any]:
+    """A desk's day in units of work; returns every read along the way."""
+    fr = "first_response"
+    reads: list[Any] = [await store.intake("k1", "local", "1", None, None, None)]
+    await store.commit(ChangeSet(
+        keys=[key("k1")], tickets=[ticket(1001)], messages=[message(1001, "help", platform_id="m1")],
+        events=[event(1001, "created"), event(1001, "assigned", engineer="anna")],
+        outbox=[outbox(1001, "ack"), outbox(1001, "header", coalesce_key="h", audience="staff_room")],
+        deadlines={(1001, fr): [deadline(1001, fr, 50, at(30), at(15)), deadline(1001, fr, 100, at(30))]},
+        refs=[{"channel": "local", "chat_id": "1", "message_id": "m1", "ticket_id": 1001}],
+    ))
+    reads.append(await store.intake("k2", "local", "1", None, "m1", None))
+    for row in await store.pending_outbox(0, 10):
+        await store.mark_sent(row["id"], at(1), f"p{row['id']}", None, None)
+    due = await store.due_deadlines(at(15), 10)
+    await store.commit(ChangeSet(
+        fired=[(due[0]["id"], at(15))], events=[event(1001, "reminder_sent", at(15), stage=50)],
+        outbox=[outbox(1001, "header", coalesce_key="h", text="v2")],
+        deadlines={(1001, fr): [deadline(1001, fr, 50, at(30), at(15)), deadline(1001, fr, 100, at(45))]},
+    ))
+    await store.commit(ChangeSet(
+        keys=[key("k2")], tickets=[ticket(1001, status="resolved", resolved_at=at(20))],
+        fresh=[{"channel": "local", "chat_id": "1", "thread_id": None, "at": at(20)}],
+    ))
+    reads += [
+        await store.intake("k3", "local", "1", None, None, None),
+        await store.ticket(1001), await store.messages(1001), await store.events(1001),
+        # Deadline ids differ: SQLite reuses the id of a deleted (replaced) row, a sequence never does.
+        await store.outbox_rows(), without_ids(await store.deadlines(1001)),
+        await store.loads(), await store.next_due(),
+        await store.open_targets((fr,), 10), await store.tickets(TicketQuery()),
+        await store.events_between(("reminder_sent",), at(0), at(60)), await store.chat_moved("local", "1", "2"),
+        await store.outbox_rows(1001, "pending"),
+    ]
+    return reads
+
+
+async def test_both_backends_return_identical_rows(tmp_path: Path, postgres_url: str) -> None:
+    async with sqlite_backend(tmp_path / "story.db") as lite, postgres_backend(postgres_url) as pg:
+        assert await _story(pg.store) == await _story(lite.store)
+
+
+# -- PostgreSQL only: several processes, and the migration runner ----------------------------------
+
+
+async def test_postgres_two_processes_cannot_open_the_same_ticket_number(postgres_url: str) -> None:
+    from storage.postgres import ConflictingWrite, PostgresStore
+
+    async with postgres_schema(postgres_url) as url:
+        first, second = await PostgresStore.open(url), await PostgresStore.open(url)
+        try:
+            # Both read an empty conversation, so both decide to open T-1001 for it.
+            a = await first.intake("ka", "local", "1", None, None, None)
+            b = await second.intake("kb", "local", "1", None, None, None)
+            assert a.ticket is None and b.ticket is None and a.next_ticket_id == b.next_ticket_id == 1001
+            await first.commit(ChangeSet(keys=[key("ka")], tickets=[ticket(1001)], events=[event(1001, "created")]))
+            with pytest.raises(ConflictingWrite, match="ticket 1001"):
+                await second.commit(ChangeSet(
+                    keys=[key("kb")], tickets=[ticket(1001, created_at=at(0.001), subject="other")],
+                    events=[event(1001, "created")], outbox=[outbox(1001, "ack")],
+                ))
+            assert await second.ticket(1001) == ticket(1001)
+            assert len(await second.events(1001)) == 1 and await second.outbox_rows() == []
+            again = await second.intake("kb", "local", "1", None, None, None)
+            assert not again.seen and (again.ticket or {}).get("id") == 1001  # deciding again joins it
+        finally:
+            await first.close()
+            await second.close()
+
+
+async def test_postgres_two_processes_cannot_both_fire_one_deadline(postgres_url: str) -> None:
+    from storage.postgres import ConflictingWrite, PostgresStore
+
+    async with postgres_schema(postgres_url) as url:
+        first, second = await PostgresStore.open(url), await PostgresStore.open(url)
+        try:
+            fr = "first_response"
+            await first.commit(ChangeSet(tickets=[ticket(1001)], deadlines={
+                (1001, fr): [deadline(1001, fr, 50, at(30), at(15))]}))
+            [due] = await first.due_deadlines(at(15), 1)
+            assert await second.due_deadlines(at(15), 1) == [due]
+
+            def reminder() -> ChangeSet:
+                return ChangeSet(fired=[(due["id"], at(15))], outbox=[outbox(1001, "reminder")],
+                                 events=[event(1001, "reminder_sent")])
+
+            results = await asyncio.gather(first.commit(reminder()), second.commit(reminder()), return_exceptions=True)
+            assert sorted(type(r).__name__ for r in results) == ["ConflictingWrite", "NoneType"]
+            assert len(await first.outbox_rows()) == 1 and len(await first.events(1001)) == 1
+            with pytest.raises(ConflictingWrite):  # also after the fact
+                await second.commit(reminder())
+        finally:
+            await first.close()
+            await second.close()
+
+
+async def test_postgres_migrations_apply_once_roll_back_a_failed_step_and_refuse_newer(postgres_url: str) -> None:
+    import asyncpg
+
+    from storage.migrations import Migration, migrations
+    from storage.postgres import apply_migrations, schema_version
+
+    async with postgres_schema(postgres_url) as url:
+        conn = await asyncpg.connect(url)
+        try:
+            base = migrations("postgres")
+            assert await schema_version(conn) == 0
+            assert await apply_migrations(conn) == [m.version for m in base]
+            assert await apply_migrations(conn) == []
+            await conn.execute("INSERT INTO overrides (engineer, start_at, end_at, created_by, created_at) "
+                               "VALUES ('a', now(), now(), 'x', now())")
+            n = len(base) + 1
+            good = Migration(n, f"{n:04d}_note.sql", "ALTER TABLE overrides ADD COLUMN note TEXT;")
+            bad = Migration(n + 1, f"{n + 1:04d}_bad.sql",
+                            "ALTER TABLE overrides ADD COLUMN x TEXT; SELECT * FROM nowhere;")
+            with pytest.raises(RuntimeError, match=r"_bad\.sql failed"):
+                await apply_migrations(conn, available=[*base, good, bad])
+            assert await schema_version(conn) == n
+            columns = await conn.fetch("SELECT column_name FROM information_schema.columns "
+                                       "WHERE table_schema = current_schema() AND table_name = 'overrides'")
+            assert "note" in {c[0] for c in columns} and "x" not in {c[0] for c in columns}
+            assert await conn.fetchval("SELECT engineer FROM overrides") == "a"
+            with pytest.raises(RuntimeError, match="newer than this dutydesk"):
+                await apply_migrations(conn)  # the code knows fewer migrations than the database
+        finally:
+            await conn.close()
+
+
+async def test_postgres_store_refuses_a_missing_schema(postgres_url: str) -> None:
+    from storage.postgres import PostgresStore
+
+    with pytest.raises(RuntimeError, match="create it first"):
+        await PostgresStore.open(with_settings(postgres_url, search_path=f"absent_{uuid.uuid4().hex[:8]}"))
