@@ -28,7 +28,7 @@ from bot.clock import ManualClock
 from bot.commands import menu
 from bot.commands.types import CommandRequest, Press, Reply
 from bot.config import Config, DeliveryConfig, HttpConfig, StorageConfig, TelegramConfig
-from bot.domain import Direction, Priority, Status
+from bot.domain import Direction, EventType, Priority, Status
 from bot.intake import Receipt
 from routing.language import LanguageDetector
 from tests.standins.telegram_api import RateLimits, SentRecord, TelegramStandIn
@@ -677,3 +677,41 @@ async def test_take_buttons_on_the_ping_and_the_header(rig: Rig) -> None:
     await rig.settle()
     assert ENGINEER_USER[(await rig.ticket(1001)).assignee or ""] == other
     assert len(tg.answered_callbacks) == 2
+
+
+async def test_role_checks_and_lead_commands_through_telegram(rig: Rig) -> None:
+    """The command layer's scenarios, typed in Telegram: a customer is refused and nothing
+    changes; a lead reassigns and escalates from the ticket's topic; answers come back in
+    the chat they were asked in, in the asker's language."""
+    tg = rig.tg
+    tg.user_sends(IVAN, "Не печатается чек на кассе")
+    await rig.settle()
+    topic = await rig.topic(1001)
+    before = await rig.ticket(1001)
+
+    tg.user_command(IVAN, "/reassign T-1001 @dmitry")
+    tg.user_command(ANNA, "/reassign T-1001 @dmitry", chat_id=STAFF, thread_id=topic)
+    await rig.settle()
+    assert (rig.to(IVAN)[-1].text or "").startswith("Нет доступа: команда reassign только для руководителей смены")
+    in_topic = rig.to(STAFF, topic)[-1].text or ""
+    assert "reassign" in in_topic and ("не" in in_topic or "Not allowed" in in_topic)
+    assert (await rig.ticket(1001)).assignee == before.assignee
+
+    other = "dmitry" if before.assignee == "anna" else "anna"
+    tg.user_command(OLGA, f"/reassign @{other} customer asked for them", chat_id=STAFF, thread_id=topic)
+    await rig.settle()
+    assert (await rig.ticket(1001)).assignee == other
+    assert (rig.to(STAFF, topic)[-1].text or "").startswith("T-1001 →")
+
+    tg.user_command(OLGA, "/escalate T-1001 ee finance касса считает НДС неверно", chat_id=STAFF, thread_id=topic)
+    await rig.settle()
+    escalated = await rig.ticket(1001)
+    assert (escalated.tier, escalated.assignee) == ("ee", "elena")
+    assert EventType.ESCALATED in await rig.events(1001)
+
+    tg.user_command(OLGA, "/priority T-1001 P9")
+    await rig.settle()
+    assert (rig.to(OLGA)[-1].text or "").startswith("Использование: priority T-1042 P1")
+    tg.user_command(ALICE, "/status")
+    await rig.settle()
+    assert rig.to(ALICE)[-1].text == "You have no open requests."
