@@ -103,7 +103,9 @@ class SlaScheduler:
 
     async def _tick(self) -> None:
         async with self._tick_lock:
-            self._armed_job = self._armed_at = None
+            # Remove, not forget, a wake-up armed while this one waited: forgotten, it stays in
+            # APScheduler's store, fires later and re-arms — one more job and tick per nudge.
+            self._unschedule()
             try:
                 await self._desk.fire_due()
             except Exception:

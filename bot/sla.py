@@ -78,6 +78,7 @@ class SlaBook:
         self.calendars = calendars
         self._plans = cfg.plans
         self._default_plan = cfg.desk.default_plan
+        self._targets: dict[tuple[str, Priority], Targets] = {}
 
     def plan(self, name: str) -> PlanConfig:
         return self._plans.get(name) or self._plans[self._default_plan]
@@ -86,6 +87,14 @@ class SlaBook:
         return self.calendars[self.plan(plan).calendar]
 
     def targets(self, plan_name: str, priority: Priority) -> Targets:
+        """The plan's targets for a priority (the config is fixed, so each pair is built once)."""
+        key = (plan_name, priority)
+        found = self._targets.get(key)
+        if found is None:
+            found = self._targets[key] = self._build_targets(plan_name, priority)
+        return found
+
+    def _build_targets(self, plan_name: str, priority: Priority) -> Targets:
         plan = self.plan(plan_name)
         override = plan.priorities.get(priority.name)
         return Targets(
@@ -184,12 +193,11 @@ def _stages(
     """
     if used >= total:
         return []
-    target = calendar.add(start, total - used)
-    found = []
-    for fraction in (*t.reminders, 1.0):
-        mark = timedelta(seconds=round(total.total_seconds() * fraction))
-        if mark <= used and fraction < 1.0:
-            continue
-        due = target if fraction == 1.0 else calendar.add(start, mark - used)
-        found.append(Deadline(clock, round(fraction * 100), target, due))
-    return found
+    stages = [
+        (round(fraction * 100), mark - used)
+        for fraction in (*t.reminders, 1.0)
+        if (mark := timedelta(seconds=round(total.total_seconds() * fraction))) > used or fraction == 1.0
+    ]
+    dues = calendar.add_each(start, [remaining for _, remaining in stages])
+    target = dues[-1]
+    return [Deadline(clock, stage, target, due) for (stage, _), due in zip(stages, dues, strict=True)]

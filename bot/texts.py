@@ -9,9 +9,11 @@ the reader's time zone with Babel's local month and weekday names.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import parse_pattern
 
 CUSTOMER_LANGUAGES = ("en", "ru", "uk", "pl", "da")
 FALLBACK = {"be": "ru", "kk": "ru"}
@@ -158,8 +160,15 @@ def render(catalogue: dict[str, dict[str, str]], key: str, language: str | None,
     return template.format(**values)
 
 
+_WHEN = parse_pattern("EEE d MMM HH:mm")
+
+
+@lru_cache(maxsize=32)
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
 def when(instant: datetime, tz: str, language: str | None) -> str:
     """A deadline as a person reads it: weekday, date, time, and the zone it is in."""
-    lang = language_for(language)
-    local = format_datetime(instant, "EEE d MMM HH:mm", tzinfo=ZoneInfo(tz), locale=lang)
+    local = _WHEN.apply(instant.astimezone(ZoneInfo(tz)), _locale(language_for(language)))
     return f"{local} ({tz})"

@@ -347,6 +347,30 @@ class BusinessCalendar:
             remaining -= e - s
         raise self._never_open()
 
+    def add_each(self, start: datetime, amounts: Sequence[timedelta]) -> list[datetime]:
+        """`add` for several amounts from one start, in one walk over the open time: an SLA
+        clock's warnings and its target are fractions of one span of working time."""
+        start = to_utc(start)
+        if any(amount < timedelta() for amount in amounts):
+            raise ValueError("cannot add a negative amount of working time")
+        if self.hours is None:
+            return [start + amount for amount in amounts]
+        found: dict[timedelta, datetime] = {}
+        spans = self._open_from(start)
+        passed = timedelta()
+        span = next(spans, None)
+        for amount in sorted(set(amounts)):
+            while True:
+                if span is None:
+                    raise self._never_open()
+                s, e = span
+                if passed + (e - s) >= amount:
+                    found[amount] = s + (amount - passed)
+                    break
+                passed += e - s
+                span = next(spans, None)
+        return [found[amount] for amount in amounts]
+
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         return sum((e - s for s, e in self.open_intervals(start, end)), timedelta())
 

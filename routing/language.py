@@ -92,6 +92,20 @@ _NOISE = re.compile(
 )
 _WORD = re.compile(r"[^\W\d_]+")
 
+# The letters each Cyrillic language is written with. A text whose letters fit only Russian
+# among the configured languages is Russian without asking a model: "ы э ъ ё" rule out
+# Ukrainian, "и щ ъ" Belarusian. Kazakh uses every Russian letter plus its own (ә ғ қ ң ө ұ
+# ү һ і), so a text without any of those is taken for Russian only from four words on —
+# no Kazakh sentence of that length goes without them. Cheap, and most Russian messages
+# end here (the model costs ≈ 0.3 ms a message).
+_ALPHABETS: Mapping[str, frozenset[str]] = {
+    "ru": frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюя"),
+    "uk": frozenset("абвгґдеєжзиіїйклмнопрстуфхцчшщьюя'ʼ"),
+    "be": frozenset("абвгдеёжзійклмнопрстуўфхцчшыьэюя'ʼ"),
+    "kk": frozenset("аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"),
+}
+_SUPERSET_MIN_WORDS = 4
+
 _CYRILLIC_LANGUAGES = frozenset(
     language.iso_code_639_1.name.lower() for language in Language.all_with_cyrillic_script()
 )
@@ -213,6 +227,9 @@ class LanguageDetector:
         return _read_with(self._other, " ".join(others), len(others), exclusive=False)
 
     def _read_cyrillic(self, words: list[str]) -> _Reading:
+        by_letters = self._russian_by_letters(words)
+        if by_letters is not None:
+            return by_letters
         text = " ".join(words)
         if self._spare_ukrainian:
             # lingua's letter rule lists "щ" for Russian, Bulgarian, Kazakh and Mongolian but
@@ -233,6 +250,20 @@ class LanguageDetector:
             scores=reading.scores,
             detail=f"; near tie with {reading.language} ({reading.confidence:.2f}) goes to ru",
         )
+
+
+    def _russian_by_letters(self, words: list[str]) -> _Reading | None:
+        cyrillic = self._codes & _CYRILLIC_LANGUAGES
+        if not self._russian or len(words) < _MIN_CLEAR_WORDS or not cyrillic <= _ALPHABETS.keys():
+            return None
+        letters = {c for word in words for c in word.lower()}
+        fits = {code for code in cyrillic if letters <= _ALPHABETS[code]}
+        if fits == {"ru"} or (fits == {"ru", "kk"} and len(words) >= _SUPERSET_MIN_WORDS):
+            detail = "; its letters rule out " + ", ".join(sorted(cyrillic - fits)) if cyrillic - fits else ""
+            if "kk" in fits:
+                detail += f"{';' if detail else ''} none of Kazakh's own letters in {len(words)} words"
+            return _Reading("ru", 1.0, len(words), exclusive=True, scores={"ru": 1.0}, detail=detail)
+        return None
 
 
 def _validated(languages: Sequence[str]) -> frozenset[str]:

@@ -86,10 +86,19 @@ class PriorityDetector:
 
     def __init__(self, rules: Iterable[PriorityRule], default: Priority = Priority.P3) -> None:
         self.default = default
-        self._rules = sorted(
-            ((rule.priority, rule.pattern, _compile(rule.pattern)) for rule in rules),
-            key=lambda item: item[0],
-        )
+        # Phrases are looked up word by word (a dict from first word to the phrases starting
+        # with it): one pass over the message whatever the number of phrases. Regular
+        # expressions, for what words cannot say, are searched one by one.
+        self._phrases: dict[str, list[tuple[tuple[str, ...], Priority, str]]] = {}
+        self._regexes: list[tuple[Priority, str, re.Pattern[str]]] = []
+        for rule in rules:
+            if rule.pattern.startswith("re:"):
+                self._regexes.append((rule.priority, rule.pattern, _compile(rule.pattern)))
+                continue
+            words = tuple(_WORDS.findall(normalise(rule.pattern)))
+            if not words:
+                raise ValueError("a priority pattern must not be empty")
+            self._phrases.setdefault(words[0], []).append((words, rule.priority, rule.pattern))
 
     def decide(
         self,
@@ -123,15 +132,19 @@ class PriorityDetector:
         """The most urgent phrase found — but a phrase inside a longer one that also matched
         does not count: in "not urgent" (P4) the word "urgent" (P2) is not a finding."""
         folded = normalise(text)
+        words = _WORDS.findall(folded)
         found = [
-            (m.start(), m.end(), priority, phrase)
-            for priority, phrase, regex in self._rules
-            for m in regex.finditer(folded)
+            (i, i + len(phrase), priority, pattern)
+            for i, word in enumerate(words)
+            for phrase, priority, pattern in self._phrases.get(word, ())
+            if tuple(words[i:i + len(phrase)]) == phrase
         ]
         standing = [
             f for f in found
             if not any(o[0] <= f[0] and f[1] <= o[1] and (o[1] - o[0]) > (f[1] - f[0]) for o in found)
         ]
+        standing += [(m.start(), m.end(), priority, pattern)
+                     for priority, pattern, regex in self._regexes for m in regex.finditer(folded)]
         if not standing:
             return None
         _, _, priority, phrase = min(standing, key=lambda f: (f[2], f[0]))
@@ -146,14 +159,13 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text.casefold().replace("ё", "е")).strip()
 
 
+# Words, and every other non-space character on its own, so "c++ (prod)" stays literal.
+_WORDS = re.compile(r"\w+|[^\w\s]")
+
+
 def _compile(pattern: str) -> re.Pattern[str]:
-    if pattern.startswith("re:"):
-        try:
-            # The text is folded (case, ё→е) before matching; so is the pattern.
-            return re.compile(pattern[3:].replace("ё", "е").replace("Ё", "Е"), re.IGNORECASE)
-        except re.error as exc:
-            raise ValueError(f'"{pattern}" is not a valid regular expression: {exc}') from None
-    words = [re.escape(word) for word in normalise(pattern).split(" ") if word]
-    if not words:
-        raise ValueError("a priority pattern must not be empty")
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)")
+    try:
+        # The text is folded (case, ё→е) before matching; so is the pattern.
+        return re.compile(pattern[3:].replace("ё", "е").replace("Ё", "Е"), re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f'"{pattern}" is not a valid regular expression: {exc}') from None

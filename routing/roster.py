@@ -24,7 +24,6 @@ from types import MappingProxyType
 from routing.calendar import DAY, BusinessCalendar, Holidays, WeeklyHours, to_utc, zone
 
 Span = tuple[datetime, datetime]
-_INSTANT = timedelta(microseconds=1)  # the smallest window that still contains `at`
 _MAX_REACH = timedelta(days=366)
 _ROLES = frozenset({"engineer", "lead", "admin"})
 
@@ -135,6 +134,15 @@ class Roster:
     _rotations_of: Mapping[str, tuple[Rotation, ...]] = field(
         init=False, repr=False, compare=False
     )
+    # Duty per engineer and UTC day (a memo, not state): routing asks about the same few
+    # days for every message. Clipping commutes with the set operations below, so
+    # windows over any range = the day pieces joined, then clipped.
+    _day_memo: dict[tuple[str, datetime], tuple[DutyWindow, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    _state_memo: dict[str, tuple[datetime, datetime, bool]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "engineers", MappingProxyType(dict(self.engineers)))
@@ -170,11 +178,27 @@ class Roster:
         skill: str | None = None,
     ) -> list[Engineer]:
         at = to_utc(at)
-        return [
-            e
-            for e in self._matching(language, tier, skill)
-            if self.windows(e.id, at, at + _INSTANT)
-        ]
+        return [e for e in self._matching(language, tier, skill) if self._is_on(e.id, at)]
+
+    def _is_on(self, engineer_id: str, at: datetime) -> bool:
+        """Whether an engineer is on duty at `at`, remembering the span around it in which
+        the answer stays the same: routing asks about the same minutes over and over."""
+        known = self._state_memo.get(engineer_id)
+        if known is not None and known[0] <= at < known[1]:
+            return known[2]
+        around = self.windows(engineer_id, at - DAY, at + DAY)
+        since, until, on = at - DAY, at + DAY, False
+        for window in around:
+            if window.start <= at < window.end:
+                since, until, on = window.start, window.end, True
+                break
+            if window.end <= at:
+                since = window.end
+            elif window.start > at:
+                until = window.start
+                break
+        self._state_memo[engineer_id] = (since, until, on)
+        return on
 
     def next_on_duty(
         self,
@@ -204,9 +228,26 @@ class Roster:
         where an override takes over.
         """
         start, end = to_utc(start), to_utc(end)
-        engineer = self._engineer(engineer_id)
+        self._engineer(engineer_id)
         if end <= start:
             return []
+        day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        pieces: list[DutyWindow] = []
+        while day < end:
+            known = self._day_memo.get((engineer_id, day))
+            if known is None:
+                if len(self._day_memo) >= 4096:
+                    self._day_memo.clear()
+                known = self._day_memo[(engineer_id, day)] = tuple(self._windows(engineer_id, day, day + DAY))
+            pieces.extend(known)
+            day += DAY
+        return [
+            w if start <= w.start and w.end <= end else replace(w, start=max(w.start, start), end=min(w.end, end))
+            for w in _join(pieces) if w.end > start and w.start < end
+        ]
+
+    def _windows(self, engineer_id: str, start: datetime, end: datetime) -> list[DutyWindow]:
+        engineer = self._engineer(engineer_id)
         # A replaced engineer is off whatever else says; then each source only fills what the
         # stronger ones left.
         taken = [(o.start, o.end) for o in self.overrides if o.replaces == engineer_id]

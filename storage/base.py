@@ -8,6 +8,7 @@ strings, and lists/dicts for JSON columns); each backend encodes them its own wa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -116,7 +117,7 @@ class Store(Protocol):
 
     async def note_attempt(self, outbox_id: int, error: str) -> None: ...
 
-    async def staff_threads(self) -> list[Row]: ...
+    async def staff_threads(self, ticket_ids: Sequence[int] | None = None) -> list[Row]: ...
 
     async def next_due(self) -> datetime | None: ...
 

@@ -358,8 +358,13 @@ class PostgresStore:
             "UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2", error[:2000], outbox_id
         )
 
-    async def staff_threads(self) -> list[Row]:
-        return await self._all("SELECT * FROM staff_threads ORDER BY ticket_id, channel")
+    async def staff_threads(self, ticket_ids: Sequence[int] | None = None) -> list[Row]:
+        if ticket_ids is None:
+            return await self._all("SELECT * FROM staff_threads ORDER BY ticket_id, channel")
+        return await self._all(
+            "SELECT * FROM staff_threads WHERE ticket_id = ANY($1::bigint[]) ORDER BY ticket_id, channel",
+            list(ticket_ids),
+        )
 
     async def chat_moved(self, channel: str, old_chat_id: str, new_chat_id: str) -> int:
         async with self._pool.acquire() as conn, conn.transaction():

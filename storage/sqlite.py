@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,6 +117,7 @@ class SqliteStore:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._checkpointer: _Checkpointer | None = None
 
     @classmethod
     async def open(cls, url: str) -> SqliteStore:
@@ -126,6 +128,11 @@ class SqliteStore:
         db = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
         store = cls(db)
         await store._run(_prepare)
+        if path != ":memory:":
+            # WAL checkpoints off the writer's thread: automatic ones run inside a commit
+            # (≈ 10 ms every ~1000 pages, a third of the mean commit time here).
+            await store._run(lambda conn: conn.execute("PRAGMA wal_autocheckpoint = 0"))
+            store._checkpointer = _Checkpointer(path)
         return store
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -137,6 +144,8 @@ class SqliteStore:
         return await self._db._execute(fn, self._db._conn, *args)
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         await self._db.close()
 
     # -- the desk's units of work -------------------------------------------------------
@@ -243,8 +252,11 @@ class SqliteStore:
             (error[:2000], outbox_id),
         )
 
-    async def staff_threads(self) -> list[Row]:
-        return await self._run(_all, "SELECT * FROM staff_threads")
+    async def staff_threads(self, ticket_ids: Sequence[int] | None = None) -> list[Row]:
+        if ticket_ids is None:
+            return await self._run(_all, "SELECT * FROM staff_threads")
+        marks = ", ".join("?" * len(ticket_ids))
+        return await self._run(_all, f"SELECT * FROM staff_threads WHERE ticket_id IN ({marks})", list(ticket_ids))
 
     async def chat_moved(self, channel: str, old_chat_id: str, new_chat_id: str) -> int:
         return await self._run(_chat_moved, channel, old_chat_id, new_chat_id)
@@ -285,6 +297,30 @@ class SqliteStore:
         return await self._run(
             _all, "SELECT * FROM overrides WHERE end_at > ? ORDER BY id", (encode_time(ending_after),)
         )
+
+
+class _Checkpointer:
+    """PASSIVE WAL checkpoints every `every` seconds from a connection of its own thread:
+    they copy committed pages into the database file without blocking the writer."""
+
+    def __init__(self, path: str, every: float = 0.5) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(path, every), daemon=True,
+                                        name="dutydesk-checkpoint")
+        self._thread.start()
+
+    def _loop(self, path: str, every: float) -> None:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop.wait(every):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 # -- functions that run on the database thread ----------------------------------------------
@@ -398,8 +434,7 @@ def _apply(conn: sqlite3.Connection, cs: ChangeSet) -> None:
             "UPDATE deadlines SET fired_at = ? WHERE id = ? AND fired_at IS NULL",
             [(encode_time(at), deadline_id) for deadline_id, at in cs.fired],
         )
-    for (ticket_id, clock), rows in cs.deadlines.items():
-        _replace_deadlines(conn, ticket_id, clock, rows)
+    _replace_deadlines(conn, cs.deadlines)
     if cs.refs:
         conn.executemany(INSERT_REF, [_values(r, REF_COLUMNS) for r in cs.refs])
     if cs.overrides:
@@ -415,17 +450,25 @@ def _apply(conn: sqlite3.Connection, cs: ChangeSet) -> None:
             )
 
 
-def _replace_deadlines(conn: sqlite3.Connection, ticket_id: int, clock: str, rows: list[Row]) -> None:
-    """Make the clock's unfired deadlines exactly `rows`, leaving unchanged ones in place
-    (same id: a batch of due rows being fired stays valid) and fired ones untouched."""
-    keep = [(r["stage"], encode_time(r["target_at"])) for r in rows]
-    sql = "DELETE FROM deadlines WHERE ticket_id = ? AND clock = ? AND fired_at IS NULL"
-    params: list[Any] = [ticket_id, clock]
-    if keep:
-        sql += f" AND (stage, target_at) NOT IN (VALUES {', '.join(['(?, ?)'] * len(keep))})"
-        params += [value for pair in keep for value in pair]
-    conn.execute(sql, params)
-    conn.executemany(INSERT_DEADLINE, [_values(r, DEADLINE_COLUMNS) for r in rows])
+def _replace_deadlines(conn: sqlite3.Connection, schedule: dict[tuple[int, str], list[Row]]) -> None:
+    """Make each named clock's unfired deadlines exactly its rows, leaving unchanged ones in
+    place (same id: a batch of due rows being fired stays valid) and fired ones untouched —
+    one DELETE per ticket and one INSERT batch for the whole change set."""
+    clocks: dict[int, list[str]] = {}
+    for ticket_id, clock in schedule:
+        clocks.setdefault(ticket_id, []).append(clock)
+    for ticket_id, names in clocks.items():
+        keep = [(clock, r["stage"], encode_time(r["target_at"])) for clock in names for r in schedule[(ticket_id, clock)]]
+        sql = (f"DELETE FROM deadlines WHERE ticket_id = ? AND fired_at IS NULL "
+               f"AND clock IN ({', '.join('?' * len(names))})")
+        params: list[Any] = [ticket_id, *names]
+        if keep:
+            sql += f" AND (clock, stage, target_at) NOT IN (VALUES {', '.join(['(?, ?, ?)'] * len(keep))})"
+            params += [value for triple in keep for value in triple]
+        conn.execute(sql, params)
+    rows = [_values(r, DEADLINE_COLUMNS) for group in schedule.values() for r in group]
+    if rows:
+        conn.executemany(INSERT_DEADLINE, rows)
 
 
 def _write(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> None:

@@ -424,3 +424,12 @@ def test_matches_minute_by_minute_reference(scenario: tuple[Spec, datetime, int,
         assert calendar.add(start, amount * M) == minutes[open_minutes[amount - 1]] + M
     elif spec.periods and amount > 0:
         assert calendar.add(start, amount * M) > window_end
+
+    # add_each: one walk, the same answers as add for every amount (an SLA clock's stages)
+    if spec.periods and (first_open is not None or amount == 0):
+        amounts = [amount * M, amount * M // 2, timedelta(), amount * M * 4 // 5, amount * M]
+        try:
+            expected = [calendar.add(start, a) for a in amounts]
+        except ValueError:
+            return
+        assert calendar.add_each(start, amounts) == expected
