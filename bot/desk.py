@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 from bot import commands, intake, reminders, staffside, texts
 from bot.clock import Clock
@@ -21,6 +22,7 @@ from bot.commands.types import CommandRequest, Press, Reply
 from bot.config import Config
 from bot.directory import StaffRoom
 from bot.domain import ConversationRef, Direction, Edited, EventType, Inbound, Sender
+from bot.groupcommit import GroupCommit
 from bot.intake import Receipt, clean_text
 from bot.notify import STAFF_ROOM_LANGUAGE
 from bot.outbound import Audience, DeliveryResult, Outbound
@@ -40,6 +42,7 @@ class Desk:
     ) -> None:
         self.services = Services.build(cfg, store, clock, channels, detector)
         self._lock = asyncio.Lock()
+        self._intake = GroupCommit(self._lock, partial(intake.customer_messages, self.services))
 
     @property
     def store(self) -> Store:
@@ -62,15 +65,16 @@ class Desk:
             return Receipt()
         room = s.directory.staff_room(msg.channel, msg.conversation.chat_id)
         engineer = s.directory.engineer_by_identity(msg.sender.identity)
+        if room is None and engineer is None:
+            return await self._intake.submit(msg)
         async with self._lock:
             try:
                 if room is not None:
                     return await staffside.room_message(s, msg, room, engineer)
-                if engineer is not None:
-                    if msg.private:
-                        return await staffside.direct_message(s, msg, engineer)
-                    return await staffside.in_customer_chat(s, msg, engineer)
-                return await intake.customer_message(s, msg)
+                assert engineer is not None
+                if msg.private:
+                    return await staffside.direct_message(s, msg, engineer)
+                return await staffside.in_customer_chat(s, msg, engineer)
             except DuplicateKey:
                 return Receipt(duplicate=True)
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from bot import actions, texts
 from bot.domain import (
     ClockState,
+    ConversationRef,
     Direction,
     EventType,
     Inbound,
@@ -26,7 +29,8 @@ from bot.outbound import SourceRef
 from bot.records import message_from_row, ticket_from_row
 from bot.services import Services
 from bot.work import Work
-from storage.base import Intake
+from routing.language import Reading
+from storage.base import Intake, Probe
 
 SUBJECT_LENGTH = 120
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -67,31 +71,91 @@ def kind_of(text: str, priority: Priority) -> Kind:
     return Kind.BUG if _BUG_WORDS.search(text) else Kind.QUESTION
 
 
-async def customer_message(s: Services, msg: Inbound) -> Receipt:
+@dataclass
+class _Batch:
+    """What earlier messages of the same batch decided and the store has not seen yet: the
+    batch commits once, so each decision reads the store's answer through this overlay."""
+
+    loads: dict[str, tuple[int, datetime | None]]
+    next_id: int
+    keys: set[str] = field(default_factory=set)
+    tickets: dict[ConversationRef, Ticket] = field(default_factory=dict)
+    refs: dict[tuple[str, str, str], Ticket] = field(default_factory=dict)
+    fresh_used: set[ConversationRef] = field(default_factory=set)
+
+    def ticket_for(self, msg: Inbound, found: Intake) -> Ticket | None:
+        conv = msg.conversation
+        if msg.reply_to is not None and (ticket := self.refs.get((conv.channel, conv.chat_id, msg.reply_to))):
+            return ticket
+        if conv in self.tickets:
+            return self.tickets[conv]
+        return None if found.ticket is None else ticket_from_row(found.ticket)
+
+    def record(self, msg: Inbound, ticket: Ticket, previous: str | None, created: bool, now: datetime) -> None:
+        conv = msg.conversation
+        self.keys.add(msg.dedupe_key)
+        self.tickets[conv] = ticket
+        self.refs[(conv.channel, conv.chat_id, msg.message_id)] = ticket
+        if created:
+            self.next_id = max(self.next_id, ticket.id + 1)
+        if ticket.assignee != previous and ticket.is_open:
+            if ticket.assignee is not None:
+                count, _ = self.loads.get(ticket.assignee, (0, None))
+                self.loads[ticket.assignee] = (count + 1, now)
+            if previous is not None and previous in self.loads:
+                count, last = self.loads[previous]
+                self.loads[previous] = (max(count - 1, 0), last)
+
+
+def probe(msg: Inbound) -> Probe:
     conv = msg.conversation
-    found = await s.store.intake(msg.dedupe_key, conv.channel, conv.chat_id, conv.thread_id, msg.reply_to, msg.album)
-    if found.seen:
-        return Receipt(ticket_id=found.ticket["id"] if found.ticket else None, duplicate=True)
+    return Probe(msg.dedupe_key, conv.channel, conv.chat_id, conv.thread_id, msg.reply_to, msg.album)
+
+
+async def customer_messages(s: Services, msgs: Sequence[Inbound]) -> list[Receipt]:
+    """Decide a batch of customer messages in order and commit them together.
+
+    Messages that arrive while the previous commit runs are decided in one go: one read of
+    the store, one transaction (group commit). Each decision still sees every earlier one,
+    through the batch's overlay.
+    """
+    founds = await s.store.intake([probe(m) for m in msgs])
+    # What each text says about its language, for the whole batch at once (the model runs
+    # on every core); hints are weighed per message below.
+    readings = s.router.detector.read_many([m.text for m in msgs])
     work = s.work()
-    ticket = _joinable(s, work, found, msg)
-    if ticket is None:
-        ticket = _open_ticket(s, work, found, msg)
-        created = True
-    else:
-        _follow_up(s, work, found, ticket, msg)
-        created = False
-    work.take_key(msg.dedupe_key, ticket.id)
-    work.ref(conv.channel, conv.chat_id, msg.message_id, ticket.id)
+    batch = _Batch(dict(founds[0].loads), founds[0].next_ticket_id) if founds else None
+    receipts = []
+    for msg, found, reading in zip(msgs, founds, readings, strict=True):
+        assert batch is not None
+        if found.seen or msg.dedupe_key in batch.keys:
+            ticket = batch.ticket_for(msg, found)
+            receipts.append(Receipt(ticket_id=ticket.id if ticket else None, duplicate=True))
+            continue
+        fresh = found.fresh and msg.conversation not in batch.fresh_used
+        ticket = _joinable(s, work, batch.ticket_for(msg, found), fresh, msg)
+        if fresh:
+            batch.fresh_used.add(msg.conversation)
+        previous = ticket.assignee if ticket else None
+        if ticket is None:
+            ticket = _open_ticket(s, work, batch, msg, reading)
+            created = True
+        else:
+            _follow_up(s, work, batch, found, ticket, msg, reading)
+            created = False
+        work.take_key(msg.dedupe_key, ticket.id)
+        work.ref(msg.channel, msg.conversation.chat_id, msg.message_id, ticket.id)
+        batch.record(msg, ticket, previous, created, work.now)
+        receipts.append(Receipt(ticket_id=ticket.id, created=created))
     await s.commit(work)
-    return Receipt(ticket_id=ticket.id, created=created)
+    return receipts
 
 
-def _joinable(s: Services, work: Work, found: Intake, msg: Inbound) -> Ticket | None:
-    if found.fresh:
+def _joinable(s: Services, work: Work, ticket: Ticket | None, fresh: bool, msg: Inbound) -> Ticket | None:
+    if fresh:
         work.mark_fresh(msg.conversation, on=False)
-    if found.ticket is None or msg.new_ticket or found.fresh:
+    if ticket is None or msg.new_ticket or fresh:
         return None
-    ticket = ticket_from_row(found.ticket)
     stale = (
         ticket.status == Status.RESOLVED
         and ticket.resolved_at is not None
@@ -103,16 +167,16 @@ def _joinable(s: Services, work: Work, found: Intake, msg: Inbound) -> Ticket | 
     return ticket
 
 
-def _open_ticket(s: Services, work: Work, found: Intake, msg: Inbound) -> Ticket:
+def _open_ticket(s: Services, work: Work, batch: _Batch, msg: Inbound, reading: Reading) -> Ticket:
     identity = msg.sender.identity
     org = s.directory.organisation_of(identity, msg.conversation)
     plan = org.plan if org else s.cfg.desk.default_plan
-    language = s.router.language(msg.text, platform=msg.sender.language, org=org)
+    language = s.router.language(msg.text, platform=msg.sender.language, org=org, reading=reading)
     text = clean_text(msg.text, s.cfg.desk.max_text, language.language)
     priority = s.router.priority(text, chosen=msg.priority, plan=plan)
     now = work.now
     ticket = Ticket(
-        id=found.next_ticket_id,
+        id=batch.next_id,
         status=Status.NEW,
         priority=priority.priority,
         priority_reason=priority.reason,
@@ -142,21 +206,25 @@ def _open_ticket(s: Services, work: Work, found: Intake, msg: Inbound) -> Ticket
     )
     message = _message(ticket, msg, text)
     work.add_message(message)
-    decision = s.router.assign(ticket, found.loads, now)
+    decision = s.router.assign(ticket, batch.loads, now)
     actions.apply_decision(s, work, ticket, decision, "desk")
     work.send(*s.notifier.customer_message(ticket, message, _source(msg)))
     work.send(s.notifier.ack(ticket, decision, s.sla.first_response_due(ticket)))
     return ticket
 
 
-def _follow_up(s: Services, work: Work, found: Intake, ticket: Ticket, msg: Inbound) -> None:
+def _follow_up(
+    s: Services, work: Work, batch: _Batch, found: Intake, ticket: Ticket, msg: Inbound, reading: Reading,
+) -> None:
     identity = msg.sender.identity
     org = s.directory.organisation(ticket.org_id)
     text = clean_text(msg.text, s.cfg.desk.max_text, ticket.language)
     if found.album_message is not None and found.album_message["ticket_id"] == ticket.id:
         _merge_album_part(s, work, ticket, message_from_row(found.album_message), msg, text)
         return
-    language = s.router.language(text, platform=msg.sender.language, org=org, ticket_language=ticket.language)
+    language = s.router.language(
+        text, platform=msg.sender.language, org=org, ticket_language=ticket.language, reading=reading
+    )
     if language.language != ticket.language:
         work.log(ticket, EventType.LANGUAGE_CHANGED, identity, language.reason,
                  old=ticket.language, new=language.language)
@@ -171,7 +239,7 @@ def _follow_up(s: Services, work: Work, found: Intake, ticket: Ticket, msg: Inbo
         actions.reopen(s, work, ticket, identity, "the customer wrote after the resolution")
     priority = s.router.priority(text, chosen=msg.priority, plan=ticket.plan)
     if priority.priority < ticket.priority:
-        actions.change_priority(s, work, ticket, priority.priority, identity, priority.reason, found.loads)
+        actions.change_priority(s, work, ticket, priority.priority, identity, priority.reason, batch.loads)
     work.touch(ticket)
     work.send(*s.notifier.customer_message(ticket, message, _source(msg)))
 

@@ -16,7 +16,7 @@ from bot.domain import Ticket
 from bot.sla import SlaBook
 from routing.assign import AssignmentPolicy, Decision, Load, TicketFacts
 from routing.calendar import WeeklyHours
-from routing.language import LanguageDecision, LanguageDetector, LanguageHints
+from routing.language import LanguageDecision, LanguageDetector, LanguageHints, Reading
 from routing.priority import (
     Priority,
     PriorityDecision,
@@ -95,12 +95,12 @@ class Router:
 
     def language(
         self, text: str, *, platform: str | None, org: OrganisationConfig | None,
-        ticket_language: str | None = None, context: str | None = None,
+        ticket_language: str | None = None, context: str | None = None, reading: Reading | None = None,
     ) -> LanguageDecision:
         hints = LanguageHints(
             platform=platform, organisation=org.language if org else None, ticket=ticket_language
         )
-        return self.detector.detect(text, hints, context=context)
+        return self.detector.detect(text, hints, context=context, reading=reading)
 
     def priority(self, text: str, *, chosen: Priority | None, plan: str) -> PriorityDecision:
         return self.priorities.decide(

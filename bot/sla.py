@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from bot.config import CalendarConfig, Config, PlanConfig
 from bot.domain import Status, Ticket
@@ -63,8 +64,9 @@ class Targets:
     progress_note: bool
 
 
-@dataclass(frozen=True)
-class Deadline:
+class Deadline(NamedTuple):
+    """A tuple, not a dataclass: several are made for every ticket decided."""
+
     clock: str
     stage: int  # percent of the target: 50, 80, 100 (= breach)
     target_at: datetime  # the whole target: the same for every stage of one deadline

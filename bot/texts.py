@@ -168,6 +168,7 @@ def _locale(language: str) -> Locale:
     return Locale.parse(language)
 
 
+@lru_cache(maxsize=1024)
 def when(instant: datetime, tz: str, language: str | None) -> str:
     """A deadline as a person reads it: weekday, date, time, and the zone it is in."""
     local = _WHEN.apply(instant.astimezone(ZoneInfo(tz)), _locale(language_for(language)))

@@ -72,6 +72,9 @@ class AssignmentPolicy:
     follow_the_sun_language: str = "en"
     urgent: Priority = Priority.P2  # this priority and more urgent never wait for a local shift
     horizon: timedelta = field(default=timedelta(days=21))
+    _pickups: dict[tuple[object, ...], _Pickup | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def assign(
         self, facts: TicketFacts, loads: Mapping[str, Load], at: datetime,
@@ -198,21 +201,33 @@ class AssignmentPolicy:
     ) -> _Pickup | None:
         """The first instant after `at` when a matching engineer comes on duty (within the
         plan's hours, for tickets that wait for them). An engineer on duty now but full is
-        considered from the end of this shift: they are why the ticket waits."""
+        considered from the end of this shift: they are why the ticket waits.
+
+        Remembered per question: under a burst, every waiting ticket asks the same one.
+        """
+        candidates = [
+            e for e in self.roster.engineers.values()
+            if e.id not in exclude and e.tier == facts.tier and facts.skills <= e.skills
+            and (language is None or language in e.languages)
+        ]
+        full = frozenset(e.id for e in candidates if not _has_room(e, loads) and self.roster.is_on_duty(e.id, at))
+        key = (at, facts.tier, facts.skills, facts.coverage.name, language, wait_for_coverage,
+               frozenset(exclude), full)
+        if key in self._pickups:
+            return self._pickups[key]
         best: _Pickup | None = None
-        for engineer in self.roster.engineers.values():
-            if engineer.id in exclude or engineer.tier != facts.tier or not facts.skills <= engineer.skills:
-                continue
-            if language is not None and language not in engineer.languages:
-                continue
+        for engineer in candidates:
             since = at
-            current = self.roster.duty_at(engineer.id, at)
-            if current is not None and not _has_room(engineer, loads):
-                since = current.end
+            if engineer.id in full:
+                current = self.roster.duty_at(engineer.id, at)
+                since = current.end if current is not None else at
             limit = best.when if best else at + self.horizon
             found = self._first_duty(engineer, since, limit, facts.coverage if wait_for_coverage else None)
             if found is not None and (best is None or found.when < best.when):
                 best = found
+        if len(self._pickups) >= _PICKUP_MEMO:
+            self._pickups.clear()
+        self._pickups[key] = best
         return best
 
     def _first_duty(
@@ -223,6 +238,9 @@ class AssignmentPolicy:
             if start < window.end:
                 return _Pickup(start, engineer, waits_for_hours=start > window.start)
         return None
+
+
+_PICKUP_MEMO = 1024
 
 
 @dataclass(frozen=True)

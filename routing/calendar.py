@@ -290,6 +290,9 @@ class BusinessCalendar:
     _memo: dict[date, tuple[datetime, tuple[Span, ...]]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
+    _sums: dict[tuple[datetime, tuple[timedelta, ...]], tuple[datetime, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_zone", zone(self.tz))
@@ -340,12 +343,7 @@ class BusinessCalendar:
             raise ValueError(f"cannot add a negative amount ({amount}) of working time")
         if self.hours is None:
             return start + amount
-        remaining = amount
-        for s, e in self._open_from(start):
-            if e - s >= remaining:
-                return s + remaining
-            remaining -= e - s
-        raise self._never_open()
+        return self.add_each(start, [amount])[0]
 
     def add_each(self, start: datetime, amounts: Sequence[timedelta]) -> list[datetime]:
         """`add` for several amounts from one start, in one walk over the open time: an SLA
@@ -355,6 +353,9 @@ class BusinessCalendar:
             raise ValueError("cannot add a negative amount of working time")
         if self.hours is None:
             return [start + amount for amount in amounts]
+        known = self._sums.get((start, tuple(amounts)))
+        if known is not None:
+            return list(known)
         found: dict[timedelta, datetime] = {}
         spans = self._open_from(start)
         passed = timedelta()
@@ -369,7 +370,12 @@ class BusinessCalendar:
                     break
                 passed += e - s
                 span = next(spans, None)
-        return [found[amount] for amount in amounts]
+        result = [found[amount] for amount in amounts]
+        # Tickets decided together share their start instant and plan: same sums.
+        if len(self._sums) >= _MEMO_LIMIT:
+            self._sums.clear()
+        self._sums[(start, tuple(amounts))] = tuple(result)
+        return result
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         return sum((e - s for s, e in self.open_intervals(start, end)), timedelta())

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+from lingua import ConfidenceValue, IsoCode639_1, Language, LanguageDetectorBuilder
 from lingua import LanguageDetector as LinguaDetector
 
 from routing.translit import read_translit
@@ -143,6 +143,10 @@ class _Reading:
         return f"{self.language} ({self.confidence:.2f}) detected in text{typed}{self.detail}"
 
 
+# What a text alone says about its language; `LanguageDetector.read_many` makes them in bulk.
+Reading = _Reading
+
+
 class LanguageDetector:
     """Detects the language of chat messages among a fixed set of configured languages.
 
@@ -171,13 +175,15 @@ class LanguageDetector:
         text: str | None,
         hints: LanguageHints = _NO_HINTS,
         context: str | None = None,
+        reading: Reading | None = None,
     ) -> LanguageDecision:
         """Decide the language of `text`, leaning on the hints and `context` when it is unclear.
 
         `context` is the ticket's earlier customer text; a follow-up keeps the ticket's
-        language unless the new text is clearly in another one.
+        language unless the new text is clearly in another one. `reading` is what
+        `read_many` already made of `text`.
         """
-        reading = self._read(text)
+        reading = reading or self._read(text)
         if reading.is_clear:
             return reading.decide(reading.describe())
         why = _why_unclear(text, reading)
@@ -206,11 +212,40 @@ class LanguageDetector:
         base = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
         return base if base in self._codes else None
 
+    def read_many(self, texts: Sequence[str | None]) -> list[Reading]:
+        """What each text alone says, for a batch of messages: the model runs once per
+        script for the whole batch, on every core (lingua's parallel API)."""
+        plans = [self._plan(text) for text in texts]
+        for model in {id(p.model): p.model for p in plans if isinstance(p, _Query)}.values():
+            queries = [p for p in plans if isinstance(p, _Query) and p.model is model]
+            results = model.compute_language_confidence_values_in_parallel([q.text for q in queries])
+            for query, values in zip(queries, results, strict=True):
+                query.values = values
+        return [p if isinstance(p, _Reading) else self._finish(p) for p in plans]
+
     def _read(self, text: str | None) -> _Reading:
+        plan = self._plan(text)
+        if isinstance(plan, _Reading):
+            return plan
+        plan.values = plan.model.compute_language_confidence_values(plan.text)
+        return self._finish(plan)
+
+    def _plan(self, text: str | None) -> _Reading | _Query:
+        """Decide by rules what rules can decide; otherwise say what to ask which model."""
         words = _WORD.findall(_NOISE.sub(" ", text or ""))[-_MAX_WORDS:]
         cyrillic = [w for w in words if _is_cyrillic(w)]
         if 2 * _letters(cyrillic) > _letters(words):
-            return self._read_cyrillic(cyrillic)
+            by_letters = self._russian_by_letters(cyrillic)
+            if by_letters is not None:
+                return by_letters
+            joined = " ".join(cyrillic)
+            if self._spare_ukrainian:
+                # lingua's letter rule lists "щ" for Russian, Bulgarian, Kazakh and Mongolian
+                # but not Ukrainian, so "що це тобі" comes out Kazakh at 1.00 and Ukrainian
+                # sentences lose 4 %. "ш" is shared by all four; fixed upstream in Kotlin
+                # lingua only (#193).
+                joined = joined.replace("щ", "ш").replace("Щ", "Ш")
+            return _query(self._cyrillic, joined, len(cyrillic), cyrillic=True)
         others = [w for w in words if not _is_cyrillic(w)]
         if self._russian:
             translit = read_translit(" ".join(others))
@@ -224,20 +259,11 @@ class LanguageDetector:
                     scores={"ru": translit.share},
                     detail=f" ({', '.join(translit.distinctive)})",
                 )
-        return _read_with(self._other, " ".join(others), len(others), exclusive=False)
+        return _query(self._other, " ".join(others), len(others), cyrillic=False)
 
-    def _read_cyrillic(self, words: list[str]) -> _Reading:
-        by_letters = self._russian_by_letters(words)
-        if by_letters is not None:
-            return by_letters
-        text = " ".join(words)
-        if self._spare_ukrainian:
-            # lingua's letter rule lists "щ" for Russian, Bulgarian, Kazakh and Mongolian but
-            # not Ukrainian, so "що це тобі" comes out Kazakh at 1.00 and Ukrainian sentences
-            # lose 4 %. "ш" is shared by all four; fixed upstream in Kotlin lingua only (#193).
-            text = text.replace("щ", "ш").replace("Щ", "Ш")
-        reading = _read_with(self._cyrillic, text, len(words), exclusive=True)
-        if not self._russian or reading.language in ("", "ru"):
+    def _finish(self, query: _Query) -> _Reading:
+        reading = _reading_of(query.values, query.words, exclusive=query.cyrillic)
+        if not query.cyrillic or not self._russian or reading.language in ("", "ru"):
             return reading
         russian = reading.scores.get("ru", 0.0)
         if reading.confidence - russian >= _NEAR_TIE:
@@ -250,7 +276,6 @@ class LanguageDetector:
             scores=reading.scores,
             detail=f"; near tie with {reading.language} ({reading.confidence:.2f}) goes to ru",
         )
-
 
     def _russian_by_letters(self, words: list[str]) -> _Reading | None:
         cyrillic = self._codes & _CYRILLIC_LANGUAGES
@@ -299,24 +324,40 @@ def _lingua(codes: Iterable[str], *, low_accuracy: bool) -> LinguaDetector | Non
     return (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
 
 
-def _read_with(
-    detector: LinguaDetector | None, text: str, words: int, *, exclusive: bool
-) -> _Reading:
+@dataclass
+class _Query:
+    """A text a model must score (filled in by `values`)."""
+
+    model: LinguaDetector
+    text: str
+    words: int
+    cyrillic: bool
+    values: list[ConfidenceValue] = field(default_factory=list)
+
+
+def _query(model: LinguaDetector | None, text: str, words: int, *, cyrillic: bool) -> _Reading | _Query:
+    if model is None or words == 0:
+        return _Reading(words=words, exclusive=cyrillic)
+    return _Query(model, text, words, cyrillic)
+
+
+def _reading_of(values: Iterable[ConfidenceValue], words: int, *, exclusive: bool) -> _Reading:
     """Scores rounded, ties ranked by code: the same text must always get the same answer.
 
     lingua sums n-gram probabilities in hash-set order, so its confidences differ in the last
     bits from one call to the next ("да": kk 0.3744224793561596, then ...595).
     """
-    if detector is None or words == 0:
+    scores = {_CODE[value.language]: round(value.value, _DIGITS) for value in values}
+    if not scores:
         return _Reading(words=words, exclusive=exclusive)
-    scores = {
-        value.language.iso_code_639_1.name.lower(): round(value.value, _DIGITS)
-        for value in detector.compute_language_confidence_values(text)
-    }
     language, confidence = min(scores.items(), key=lambda item: (-item[1], item[0]))
     if confidence <= 0.0:
         return _Reading(words=words, exclusive=exclusive)
     return _Reading(language, confidence, words, exclusive=exclusive, scores=scores)
+
+
+# lingua's Language to its ISO code, looked up once (the attribute chain costs per call).
+_CODE: Mapping[Language, str] = {language: language.iso_code_639_1.name.lower() for language in Language.all()}
 
 
 def _is_cyrillic(word: str) -> bool:

@@ -143,6 +143,10 @@ class Roster:
     _state_memo: dict[str, tuple[datetime, datetime, bool]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
+    _matching_memo: dict[tuple[str | None, str | None, str | None], tuple[Engineer, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    _window_memo: dict[str, DutyWindow] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "engineers", MappingProxyType(dict(self.engineers)))
@@ -161,11 +165,18 @@ class Roster:
         """The duty window containing `at`, widened until its true ends are in view (up to a
         year), so "on duty until 19:00" is not cut short by the look-up range."""
         at = to_utc(at)
+        if not self._is_on(engineer_id, at):
+            return None
+        known = self._window_memo.get(engineer_id)
+        if known is not None and known.start <= at < known.end:
+            return known
         reach = DAY
         while True:
             around = self.windows(engineer_id, at - reach, at + reach)
             window = next((w for w in around if w.start <= at < w.end), None)
             if window is None or _inside(window, at - reach, at + reach) or reach > _MAX_REACH:
+                if window is not None:
+                    self._window_memo[engineer_id] = window
                 return window
             reach *= 2
 
@@ -179,6 +190,9 @@ class Roster:
     ) -> list[Engineer]:
         at = to_utc(at)
         return [e for e in self._matching(language, tier, skill) if self._is_on(e.id, at)]
+
+    def is_on_duty(self, engineer_id: str, at: datetime) -> bool:
+        return self._is_on(engineer_id, to_utc(at))
 
     def _is_on(self, engineer_id: str, at: datetime) -> bool:
         """Whether an engineer is on duty at `at`, remembering the span around it in which
@@ -293,7 +307,14 @@ class Roster:
         except KeyError:
             raise ValueError(f"no engineer {engineer_id}") from None
 
-    def _matching(
+    def _matching(self, language: str | None, tier: str | None, skill: str | None) -> tuple[Engineer, ...]:
+        key = (language, tier, skill)
+        found = self._matching_memo.get(key)
+        if found is None:
+            found = self._matching_memo[key] = tuple(self._filter(language, tier, skill))
+        return found
+
+    def _filter(
         self, language: str | None, tier: str | None, skill: str | None
     ) -> Iterator[Engineer]:
         for engineer in self.engineers.values():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from storage.base import ChangeSet, DuplicateKey, Intake, Row, Store, TicketQuery
+from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
 
-__all__ = ["ChangeSet", "DuplicateKey", "Intake", "Row", "Store", "TicketQuery", "open_store"]
+__all__ = ["ChangeSet", "DuplicateKey", "Intake", "Probe", "Row", "Store", "TicketQuery", "open_store"]
 
 
 async def open_store(url: str) -> Store:

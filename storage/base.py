@@ -49,6 +49,18 @@ class ChangeSet:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """What to look up for one inbound message."""
+
+    key: str
+    channel: str
+    chat_id: str
+    thread_id: str | None
+    reply_to: str | None
+    album: str | None
+
+
+@dataclass(frozen=True)
 class Intake:
     """What the desk must know before deciding about one inbound message — read in one go."""
 
@@ -75,10 +87,10 @@ class TicketQuery:
 class Store(Protocol):
     async def close(self) -> None: ...
 
-    async def intake(
-        self, key: str, channel: str, chat_id: str, thread_id: str | None,
-        reply_to: str | None, album: str | None,
-    ) -> Intake: ...
+    async def intake(self, probes: Sequence[Probe]) -> list[Intake]:
+        """What the desk must know to decide about each message, read in one go (one unit
+        of work for a whole batch of messages)."""
+        ...
 
     async def commit(self, changes: ChangeSet) -> None: ...
 

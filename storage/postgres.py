@@ -45,7 +45,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.base import ChangeSet, DuplicateKey, Intake, Row, TicketQuery
+from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
 from storage.columns import (
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
@@ -227,24 +227,10 @@ class PostgresStore:
 
     # -- the desk's units of work -------------------------------------------------------
 
-    async def intake(
-        self, key: str, channel: str, chat_id: str, thread_id: str | None,
-        reply_to: str | None, album: str | None,
-    ) -> Intake:
+    async def intake(self, probes: Sequence[Probe]) -> list[Intake]:
         async with self._pool.acquire() as conn:
-            found = await conn.fetchrow(INTAKE_SQL, key, channel, chat_id, thread_id or "", reply_to)
-            album_message = None
-            if album is not None:
-                row = await conn.fetchrow(ALBUM_SQL, channel, chat_id, album)
-                album_message = None if row is None else _decode(row)
-        ticket = None if found["id"] is None else _decode({c: found[c] for c in TICKET_COLUMNS})
-        loads = {
-            engineer: (count, last)
-            for engineer, count, last in zip(
-                found["engineers"] or [], found["open_counts"] or [], found["last_assigned"] or [], strict=True
-            )
-        }
-        return Intake(found["seen"], found["fresh"], ticket, album_message, loads, _next_id(found["max_id"]))
+            return [await _probe(conn, p) for p in probes]
+
 
     async def commit(self, changes: ChangeSet) -> None:
         if not changes:
@@ -580,3 +566,20 @@ async def apply_migrations(
         return applied
     finally:
         await conn.execute(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+
+
+async def _probe(conn: asyncpg.Connection, p: Probe) -> Intake:
+    """One message's reads in one query (two for a part of an album)."""
+    found = await conn.fetchrow(INTAKE_SQL, p.key, p.channel, p.chat_id, p.thread_id or "", p.reply_to)
+    album_message = None
+    if p.album is not None:
+        row = await conn.fetchrow(ALBUM_SQL, p.channel, p.chat_id, p.album)
+        album_message = None if row is None else _decode(row)
+    ticket = None if found["id"] is None else _decode({c: found[c] for c in TICKET_COLUMNS})
+    loads = {
+        engineer: (count, last)
+        for engineer, count, last in zip(
+            found["engineers"] or [], found["open_counts"] or [], found["last_assigned"] or [], strict=True
+        )
+    }
+    return Intake(found["seen"], found["fresh"], ticket, album_message, loads, _next_id(found["max_id"]))

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from storage.base import ChangeSet, DuplicateKey, Intake, Row, TicketQuery
+from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
 from storage.columns import (
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
@@ -56,9 +56,24 @@ INSERT_KEY = _insert_sql("inbound_keys", KEY_COLUMNS)
 INSERT_OVERRIDE = _insert_sql("overrides", OVERRIDE_COLUMNS)
 
 
+_TIMES: dict[datetime, str] = {}
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def encode_time(value: datetime | None) -> str | None:
-    # Fixed width, always UTC: text order is time order, so indexes on times work.
-    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
+    """Fixed width, always UTC: text order is time order, so indexes on times work.
+
+    A unit of work writes the same few instants many times (its "now" in every row), and
+    isoformat costs ≈ 3 µs here against ≈ 0.1 µs for a lookup: recent ones are remembered.
+    """
+    if value is None:
+        return None
+    text = _TIMES.get(value)
+    if text is None:
+        if len(_TIMES) >= 4096:
+            _TIMES.clear()
+        text = _TIMES[value] = value.astimezone(UTC).isoformat(timespec="microseconds")
+    return text
 
 
 def _encode(column: str, value: Any) -> Any:
@@ -67,7 +82,7 @@ def _encode(column: str, value: Any) -> Any:
     if column in TIME_COLUMNS:
         return encode_time(value)
     if column in JSON_COLUMNS:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return _JSON(value)
     return value
 
 
@@ -150,11 +165,8 @@ class SqliteStore:
 
     # -- the desk's units of work -------------------------------------------------------
 
-    async def intake(
-        self, key: str, channel: str, chat_id: str, thread_id: str | None,
-        reply_to: str | None, album: str | None,
-    ) -> Intake:
-        return await self._run(_intake, key, channel, chat_id, thread_id, reply_to, album)
+    async def intake(self, probes: Sequence[Probe]) -> list[Intake]:
+        return await self._run(_intake, probes)
 
     async def commit(self, changes: ChangeSet) -> None:
         if changes:
@@ -365,30 +377,34 @@ def _joinable_ticket(conn: sqlite3.Connection, channel: str, chat_id: str, threa
     )
 
 
-def _intake(
-    conn: sqlite3.Connection, key: str, channel: str, chat_id: str, thread_id: str | None,
-    reply_to: str | None, album: str | None,
+def _intake(conn: sqlite3.Connection, probes: Sequence[Probe]) -> list[Intake]:
+    loads, next_id = _loads(conn), _next_ticket_id(conn)
+    return [_probe(conn, probe, loads, next_id) for probe in probes]
+
+
+def _probe(
+    conn: sqlite3.Connection, p: Probe, loads: dict[str, tuple[int, datetime | None]], next_id: int,
 ) -> Intake:
-    seen = conn.execute("SELECT 1 FROM inbound_keys WHERE key = ?", (key,)).fetchone() is not None
+    seen = conn.execute("SELECT 1 FROM inbound_keys WHERE key = ?", (p.key,)).fetchone() is not None
     ticket = None
-    if reply_to is not None:
-        ticket = _ticket_by_ref(conn, channel, chat_id, reply_to)
+    if p.reply_to is not None:
+        ticket = _ticket_by_ref(conn, p.channel, p.chat_id, p.reply_to)
         if ticket is not None and ticket["status"] == "closed":
             ticket = None
     if ticket is None:
-        ticket = _joinable_ticket(conn, channel, chat_id, thread_id)
+        ticket = _joinable_ticket(conn, p.channel, p.chat_id, p.thread_id)
     fresh = conn.execute(
         "SELECT 1 FROM fresh_conversations WHERE channel = ? AND chat_id = ? AND thread_id = ?",
-        (channel, chat_id, thread_id or ""),
+        (p.channel, p.chat_id, p.thread_id or ""),
     ).fetchone() is not None
     album_message = None
-    if album is not None:
+    if p.album is not None:
         album_message = _one(
             conn,
             "SELECT * FROM messages WHERE channel = ? AND chat_id = ? AND album = ? ORDER BY id LIMIT 1",
-            (channel, chat_id, album),
+            (p.channel, p.chat_id, p.album),
         )
-    return Intake(seen, fresh, ticket, album_message, _loads(conn), _next_ticket_id(conn))
+    return Intake(seen, fresh, ticket, album_message, loads, next_id)
 
 
 def _commit(conn: sqlite3.Connection, cs: ChangeSet) -> None:
@@ -458,7 +474,9 @@ def _replace_deadlines(conn: sqlite3.Connection, schedule: dict[tuple[int, str],
     for ticket_id, clock in schedule:
         clocks.setdefault(ticket_id, []).append(clock)
     for ticket_id, names in clocks.items():
-        keep = [(clock, r["stage"], encode_time(r["target_at"])) for clock in names for r in schedule[(ticket_id, clock)]]
+        keep = [
+            (clock, r["stage"], encode_time(r["target_at"])) for clock in names for r in schedule[(ticket_id, clock)]
+        ]
         sql = (f"DELETE FROM deadlines WHERE ticket_id = ? AND fired_at IS NULL "
                f"AND clock IN ({', '.join('?' * len(names))})")
         params: list[Any] = [ticket_id, *names]

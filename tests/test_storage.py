@@ -44,7 +44,7 @@ def test_upgrade_keeps_data_and_a_failed_step_rolls_back(tmp_path: Path) -> None
     nxt = len(base) + 1
     good = Migration(nxt, f"{nxt:04d}_note.sql", "ALTER TABLE overrides ADD COLUMN note TEXT;")
     bad = Migration(nxt + 1, f"{nxt + 1:04d}_bad.sql", "ALTER TABLE overrides ADD COLUMN x TEXT; SELECT * FROM nowhere;")
-    with pytest.raises(RuntimeError, match="_bad.sql failed"):
+    with pytest.raises(RuntimeError, match=r"_bad\.sql failed"):
         apply_migrations(conn, available=[*base, good, bad])
     assert schema_version(conn) == nxt  # the good step stayed, the bad one left no trace
     columns = [row[1] for row in conn.execute("PRAGMA table_info(overrides)")]

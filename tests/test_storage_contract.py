@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from storage.base import ChangeSet, DuplicateKey, Row, Store, TicketQuery
+from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
 from storage.sqlite import SqliteStore
 
 POSTGRES_URL = os.environ.get("DUTYDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -66,6 +66,12 @@ def require_postgres() -> str:
     if problem is not None:
         pytest.skip(problem)
     return POSTGRES_URL
+
+
+async def intake_one(store: Store, key: str, channel: str, chat_id: str, thread_id: str | None,
+                     reply_to: str | None, album: str | None) -> Intake:
+    [found] = await store.intake([Probe(key, channel, chat_id, thread_id, reply_to, album)])
+    return found
 
 
 @pytest.fixture
@@ -269,7 +275,7 @@ async def test_a_time_in_another_zone_comes_back_as_the_same_instant_in_utc(stor
 
 
 async def test_intake_of_an_empty_desk(store: Store) -> None:
-    found = await store.intake("k1", "local", "1", None, None, None)
+    found = await intake_one(store, "k1", "local", "1", None, None, None)
     assert (found.seen, found.fresh, found.ticket, found.album_message) == (False, False, None, None)
     assert (found.loads, found.next_ticket_id) == ({}, 1001)
     assert await store.next_ticket_id() == 1001
@@ -282,18 +288,18 @@ async def test_intake_finds_key_ticket_album_loads_and_next_id(store: Store) -> 
         messages=[message(1001, "photo", album="a1", platform_id="m1"), message(1001, "photo 2", album="a1")],
         refs=[{"channel": "local", "chat_id": "1", "message_id": "m9", "ticket_id": 1002}],
     ))
-    found = await store.intake("k1", "local", "1", None, None, "a1")
+    found = await intake_one(store, "k1", "local", "1", None, None, "a1")
     assert found.seen and not found.fresh
     assert found.ticket == ticket(1001)
     assert found.album_message is not None and found.album_message["text"] == "photo"
     assert found.loads == {"anna": (1, NOW), "dmitry": (1, at(5))}
     assert found.next_ticket_id == 1003 == await store.next_ticket_id()
 
-    other = await store.intake("k2", "local", "1", "t", None, "a2")
+    other = await intake_one(store, "k2", "local", "1", "t", None, "a2")
     assert not other.seen and other.ticket == ticket(1002, thread_id="t", assignee="dmitry", assigned_at=at(5))
     assert other.album_message is None
-    assert (await store.intake("k3", "local", "2", None, None, None)).ticket is None
-    assert (await store.intake("k3", "slack", "1", None, None, None)).ticket is None
+    assert (await intake_one(store, "k3", "local", "2", None, None, None)).ticket is None
+    assert (await intake_one(store, "k3", "slack", "1", None, None, None)).ticket is None
 
 
 async def test_intake_follows_a_reply_unless_its_ticket_is_closed(store: Store) -> None:
@@ -301,47 +307,47 @@ async def test_intake_follows_a_reply_unless_its_ticket_is_closed(store: Store) 
         tickets=[ticket(1001), ticket(1002, thread_id="t")],
         refs=[{"channel": "local", "chat_id": "1", "message_id": "m9", "ticket_id": 1002}],
     ))
-    by_ref = await store.intake("k", "local", "1", None, "m9", None)
+    by_ref = await intake_one(store, "k", "local", "1", None, "m9", None)
     assert by_ref.ticket is not None and by_ref.ticket["id"] == 1002
-    unknown = await store.intake("k", "local", "1", None, "nope", None)
+    unknown = await intake_one(store, "k", "local", "1", None, "nope", None)
     assert unknown.ticket is not None and unknown.ticket["id"] == 1001
     await store.commit(ChangeSet(tickets=[ticket(1002, thread_id="t", status="closed", closed_at=at(1))]))
-    fallback = await store.intake("k", "local", "1", None, "m9", None)
+    fallback = await intake_one(store, "k", "local", "1", None, "m9", None)
     assert fallback.ticket is not None and fallback.ticket["id"] == 1001
 
 
 async def test_a_resolved_ticket_is_joined_and_a_closed_one_is_not(store: Store) -> None:
     await store.commit(ChangeSet(tickets=[ticket(1001, status="closed"), ticket(1002, status="resolved")]))
-    found = await store.intake("k", "local", "1", None, None, None)
+    found = await intake_one(store, "k", "local", "1", None, None, None)
     assert found.ticket is not None and found.ticket["id"] == 1002
     assert (await store.open_ticket_for("local", "1", None)) == found.ticket
     await store.commit(ChangeSet(tickets=[ticket(1002, status="closed")]))
-    assert (await store.intake("k", "local", "1", None, None, None)).ticket is None
+    assert (await intake_one(store, "k", "local", "1", None, None, None)).ticket is None
     assert await store.open_ticket_for("local", "1", None) is None
 
 
 async def test_the_newest_joinable_ticket_of_a_conversation_wins(store: Store) -> None:
     await store.commit(ChangeSet(tickets=[ticket(1001), ticket(1003), ticket(1002)]))
-    found = await store.intake("k", "local", "1", None, None, None)
+    found = await intake_one(store, "k", "local", "1", None, None, None)
     assert found.ticket is not None and found.ticket["id"] == 1003
 
 
 async def test_fresh_marks_are_set_and_used_up(store: Store) -> None:
     mark = {"channel": "local", "chat_id": "1", "thread_id": None, "at": NOW}
     await store.commit(ChangeSet(fresh=[mark, {**mark, "chat_id": "2", "thread_id": "t"}]))
-    assert (await store.intake("k", "local", "1", None, None, None)).fresh
-    assert (await store.intake("k", "local", "2", "t", None, None)).fresh
-    assert not (await store.intake("k", "local", "2", None, None, None)).fresh
+    assert (await intake_one(store, "k", "local", "1", None, None, None)).fresh
+    assert (await intake_one(store, "k", "local", "2", "t", None, None)).fresh
+    assert not (await intake_one(store, "k", "local", "2", None, None, None)).fresh
     await store.commit(ChangeSet(fresh=[{**mark, "at": at(1)}]))  # marking again is no error
     await store.commit(ChangeSet(fresh=[{**mark, "at": None}]))
-    assert not (await store.intake("k", "local", "1", None, None, None)).fresh
-    assert (await store.intake("k", "local", "2", "t", None, None)).fresh
+    assert not (await intake_one(store, "k", "local", "1", None, None, None)).fresh
+    assert (await intake_one(store, "k", "local", "2", "t", None, None)).fresh
 
 
 async def test_next_ticket_id_never_goes_below_1001(store: Store) -> None:
     await store.commit(ChangeSet(tickets=[ticket(5)]))
     assert await store.next_ticket_id() == 1001
-    assert (await store.intake("k", "local", "1", None, None, None)).next_ticket_id == 1001
+    assert (await intake_one(store, "k", "local", "1", None, None, None)).next_ticket_id == 1001
 
 
 # -- commit ---------------------------------------------------------------------------------
@@ -452,7 +458,7 @@ async def test_a_duplicate_key_rolls_back_the_whole_change_set(store: Store) -> 
     assert (await store.ticket(1001) or {}).get("status") == "assigned"
     assert (await store.messages(1001), await store.events(1001), await store.outbox_rows()) == ([], [], [])
     assert await store.deadlines(1001) == [] and await store.ticket_by_ref("local", "1", "m1") is None
-    found = await store.intake("k2", "local", "1", None, None, None)
+    found = await intake_one(store, "k2", "local", "1", None, None, None)
     assert not found.seen and not found.fresh and found.loads == {"anna": (1, NOW)}
 
 
@@ -473,7 +479,8 @@ async def test_engineer_load_follows_assignee_and_status(store: Store) -> None:
     ]))
     assert await store.loads() == {"anna": (2, at(10)), "dmitry": (1, at(20))}
     await store.commit(ChangeSet(tickets=[ticket(1001, assignee="dmitry", assigned_at=at(20), status="closed")]))
-    assert (await store.intake("k", "x", "x", None, None, None)).loads == {"anna": (2, at(10)), "dmitry": (0, at(20))}
+    found = await intake_one(store, "k", "x", "x", None, None, None)
+    assert found.loads == {"anna": (2, at(10)), "dmitry": (0, at(20))}
 
 
 async def test_the_event_log_is_append_only(backend: Backend) -> None:
@@ -617,7 +624,7 @@ async def test_a_moved_chat_takes_its_tickets_and_rows_along(store: Store) -> No
     assert [m["chat_id"] for m in await store.messages(1003)] == ["1"]
     assert (await store.ticket_by_ref("local", "-100", "m1") or {}).get("id") == 1001
     assert [r["chat_id"] for r in await store.staff_threads()] == ["-100"]
-    assert (await store.intake("k", "local", "-100", None, None, None)).ticket is not None
+    assert (await intake_one(store, "k", "local", "-100", None, None, None)).ticket is not None
     assert await store.chat_moved("local", "nowhere", "x") == 0
 
 
@@ -627,7 +634,7 @@ async def test_a_moved_chat_takes_its_tickets_and_rows_along(store: Store) -> No
 async def _story(store: Store) -> list[Any]:
     """A desk's day in units of work; returns every read along the way."""
     fr = "first_response"
-    reads: list[Any] = [await store.intake("k1", "local", "1", None, None, None)]
+    reads: list[Any] = [await intake_one(store, "k1", "local", "1", None, None, None)]
     await store.commit(ChangeSet(
         keys=[key("k1")], tickets=[ticket(1001)], messages=[message(1001, "help", platform_id="m1")],
         events=[event(1001, "created"), event(1001, "assigned", engineer="anna")],
@@ -635,7 +642,7 @@ async def _story(store: Store) -> list[Any]:
         deadlines={(1001, fr): [deadline(1001, fr, 50, at(30), at(15)), deadline(1001, fr, 100, at(30))]},
         refs=[{"channel": "local", "chat_id": "1", "message_id": "m1", "ticket_id": 1001}],
     ))
-    reads.append(await store.intake("k2", "local", "1", None, "m1", None))
+    reads.append(await intake_one(store, "k2", "local", "1", None, "m1", None))
     for row in await store.pending_outbox(0, 10):
         await store.mark_sent(row["id"], at(1), f"p{row['id']}", None, None)
     due = await store.due_deadlines(at(15), 10)
@@ -649,7 +656,7 @@ async def _story(store: Store) -> list[Any]:
         fresh=[{"channel": "local", "chat_id": "1", "thread_id": None, "at": at(20)}],
     ))
     reads += [
-        await store.intake("k3", "local", "1", None, None, None),
+        await intake_one(store, "k3", "local", "1", None, None, None),
         await store.ticket(1001), await store.messages(1001), await store.events(1001),
         # Deadline ids differ: SQLite reuses the id of a deleted (replaced) row, a sequence never does.
         await store.outbox_rows(), without_ids(await store.deadlines(1001)),
@@ -676,8 +683,8 @@ async def test_postgres_two_processes_cannot_open_the_same_ticket_number(postgre
         first, second = await PostgresStore.open(url), await PostgresStore.open(url)
         try:
             # Both read an empty conversation, so both decide to open T-1001 for it.
-            a = await first.intake("ka", "local", "1", None, None, None)
-            b = await second.intake("kb", "local", "1", None, None, None)
+            a = await intake_one(first, "ka", "local", "1", None, None, None)
+            b = await intake_one(second, "kb", "local", "1", None, None, None)
             assert a.ticket is None and b.ticket is None and a.next_ticket_id == b.next_ticket_id == 1001
             await first.commit(ChangeSet(keys=[key("ka")], tickets=[ticket(1001)], events=[event(1001, "created")]))
             with pytest.raises(ConflictingWrite, match="ticket 1001"):
@@ -687,7 +694,7 @@ async def test_postgres_two_processes_cannot_open_the_same_ticket_number(postgre
                 ))
             assert await second.ticket(1001) == ticket(1001)
             assert len(await second.events(1001)) == 1 and await second.outbox_rows() == []
-            again = await second.intake("kb", "local", "1", None, None, None)
+            again = await intake_one(second, "kb", "local", "1", None, None, None)
             assert not again.seen and (again.ticket or {}).get("id") == 1001  # deciding again joins it
         finally:
             await first.close()
