@@ -65,9 +65,22 @@ class Polling:
                 await self._backoff.pause()
                 continue
             self._backoff.reset()
-            for update in updates:
-                await self._handle(update)
-                offset = update.update_id + 1
+            if updates:
+                await self._handle_all(updates)
+                offset = updates[-1].update_id + 1
+
+    async def _handle_all(self, updates: list[Update]) -> None:
+        """A chat's updates in their order; different chats side by side, so a burst reaches
+        the desk together and is committed together. The offset moves past the batch only
+        when every update of it is handled."""
+        by_chat: dict[int | None, list[Update]] = {}
+        for update in updates:
+            by_chat.setdefault(_chat_of(update), []).append(update)
+        await asyncio.gather(*(self._handle_in_order(chat) for chat in by_chat.values()))
+
+    async def _handle_in_order(self, updates: list[Update]) -> None:
+        for update in updates:
+            await self._handle(update)
 
     async def _handle(self, update: Update) -> None:
         """Until the desk has it: skipping an update would lose a customer's message."""
@@ -80,6 +93,16 @@ class Polling:
                 continue
             self._backoff.reset()
             return
+
+
+def _chat_of(update: Update) -> int | None:
+    message = update.message or update.edited_message
+    if message is not None:
+        return message.chat.id
+    query = update.callback_query
+    if query is not None:
+        return query.message.chat.id if query.message is not None else query.from_user.id
+    return None
 
 
 def webhook_handler(
