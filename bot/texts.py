@@ -13,7 +13,6 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import parse_pattern
 
 CUSTOMER_LANGUAGES = ("en", "ru", "uk", "pl", "da")
 FALLBACK = {"be": "ru", "kk": "ru"}
@@ -160,16 +159,19 @@ def render(catalogue: dict[str, dict[str, str]], key: str, language: str | None,
     return template.format(**values)
 
 
-_WHEN = parse_pattern("EEE d MMM HH:mm")
-
-
 @lru_cache(maxsize=32)
-def _locale(language: str) -> Locale:
-    return Locale.parse(language)
+def _names(language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Abbreviated weekday (Monday first) and month names, as dates are written in the
+    language — from Babel's CLDR data once, not on every date."""
+    locale = Locale.parse(language)
+    days = locale.days["format"]["abbreviated"]
+    months = locale.months["format"]["abbreviated"]
+    return tuple(days[i] for i in range(7)), tuple(months[i] for i in range(1, 13))
 
 
 @lru_cache(maxsize=1024)
 def when(instant: datetime, tz: str, language: str | None) -> str:
     """A deadline as a person reads it: weekday, date, time, and the zone it is in."""
-    local = _WHEN.apply(instant.astimezone(ZoneInfo(tz)), _locale(language_for(language)))
-    return f"{local} ({tz})"
+    local = instant.astimezone(ZoneInfo(tz))
+    days, months = _names(language_for(language))
+    return f"{days[local.weekday()]} {local.day} {months[local.month - 1]} {local:%H:%M} ({tz})"
