@@ -107,7 +107,7 @@ class DeskConfig(Model):
     timezone: TimeZone = "UTC"
     languages: list[Language] = Field(default_factory=lambda: ["en", "ru"], min_length=1)
     default_language: Language = "en"
-    default_plan: str = "basic"
+    default_plan: str = "basic"  # when absent from the file: "basic" if there is one, else the first plan
     max_text: int = Field(default=32_000, ge=100)
     reopen_within: Duration = timedelta(days=7)
 
@@ -307,6 +307,11 @@ class SchedulerConfig(Model):
     report_at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+# What a ticket gets when the configuration names no plan at all.
+BUILT_IN_PLAN = {"description": "built in: no plans configured", "calendar": "24/7",
+                 "first_response": "8h", "resolution": "5d"}
+
+
 class Config(Model):
     desk: DeskConfig = DeskConfig()
     storage: StorageConfig = StorageConfig()
@@ -324,6 +329,19 @@ class Config(Model):
     overrides: list[OverrideConfig] = Field(default_factory=list)
     engineers: list[EngineerConfig] = Field(default_factory=list)
     organisations: list[OrganisationConfig] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_plan_for_everyone(cls, raw: Any) -> Any:
+        """A desk without plans still opens tickets (on a built-in "basic" plan), and a file
+        that names no default plan uses "basic" or, failing that, its first plan."""
+        if not isinstance(raw, dict):
+            return raw
+        plans = raw.get("plans") or {"basic": BUILT_IN_PLAN}
+        desk = dict(raw.get("desk") or {})
+        if "default_plan" not in desk and isinstance(plans, dict) and plans and "basic" not in plans:
+            desk["default_plan"] = next(iter(plans))
+        return {**raw, "plans": plans, "desk": desk}
 
     @model_validator(mode="after")
     def _references(self) -> Config:

@@ -83,3 +83,34 @@ def test_secrets_come_from_the_environment() -> None:
     assert check_secrets(cfg, environ={}) == ["telegram.token: environment variable TELEGRAM_BOT_TOKEN is not set"]
     assert check_secrets(cfg, environ={"TELEGRAM_BOT_TOKEN": "123:abc"}) == []
     assert cfg.telegram.token.reveal({"TELEGRAM_BOT_TOKEN": "123:abc"}) == "123:abc"
+
+
+def test_a_minimal_config_is_a_working_desk() -> None:
+    """Nothing but a channel: a built-in plan, no roster; tickets still open and wait."""
+    cfg = parse_config({"local": {"enabled": True}})
+    assert cfg.desk.default_plan == "basic" and cfg.plans["basic"].calendar == "24/7"
+    named = parse_config({"plans": {"standard": {"calendar": "24/7", "first_response": "1h", "resolution": "1d"}}})
+    assert named.desk.default_plan == "standard"
+
+
+async def test_desk_on_a_minimal_config(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from adapters.local import LocalChannel
+    from bot.app import App
+    from bot.clock import ManualClock
+
+    cfg = parse_config({"local": {"enabled": True}, "storage": {"url": f"sqlite:///{tmp_path / 'm.db'}"}})
+    local = LocalChannel()
+    app = await App.create(cfg, clock=ManualClock(datetime(2026, 11, 24, 9, tzinfo=UTC)), adapters={"local": local},
+                           serve_http=False)
+    await local.start(app.desk, None)
+    try:
+        receipt = await local.say("1", "Hello, nothing works")
+        assert receipt.created
+        await app.dispatcher.flush()
+        [ack] = local.to("1")
+        assert "T-1001" in ack.text
+    finally:
+        await app.dispatcher.stop()
+        await app.store.close()
