@@ -26,10 +26,6 @@ from storage import Store, open_store
 log = logging.getLogger("dutydesk.app")
 
 
-class NoChannelError(Exception):
-    """`run` with nothing to listen to is a configuration mistake, not an idle service."""
-
-
 def build_adapters(cfg: Config) -> dict[str, Adapter]:
     adapters: dict[str, Adapter] = {}
     if cfg.local.enabled:

@@ -32,8 +32,6 @@ from routing.calendar import WeeklyHours
 from routing.durations import parse_duration
 from routing.priority import Priority
 
-ROLES = ("engineer", "lead", "admin")
-
 
 class ConfigError(Exception):
     """A configuration problem, already phrased for the person who edits the file."""

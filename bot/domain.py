@@ -42,12 +42,11 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
-# A resolved ticket still belongs to its conversation: the customer's next message reopens
-# it. Only a closed ticket makes the next message open a new one.
+# Tickets someone still works on. A resolved ticket still belongs to its conversation (the
+# customer's next message reopens it); only a closed one makes the next message open a new one.
 OPEN_STATUSES = frozenset(
     {Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER}
 )
-JOINABLE_STATUSES = OPEN_STATUSES | {Status.RESOLVED}
 
 
 class Kind(StrEnum):

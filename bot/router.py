@@ -7,7 +7,6 @@ happens once at start-up; routing a message is then a few function calls.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Config, OrganisationConfig
@@ -56,13 +55,6 @@ def build_roster(cfg: Config) -> Roster:
 def build_priority_detector(cfg: Config) -> PriorityDetector:
     extra = {Priority[name]: patterns for name, patterns in cfg.routing.priority.items()}
     return PriorityDetector((*default_rules(), *rules_from_mapping(extra)))
-
-
-@dataclass(frozen=True)
-class Route:
-    language: LanguageDecision
-    priority: PriorityDecision
-    decision: Decision
 
 
 class Router:

@@ -22,7 +22,6 @@ from routing.priority import Priority
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 UPDATE = "update"
-SLA_CLOCKS = (FIRST_RESPONSE, RESOLUTION, UPDATE)
 BREACH = 100  # the stage of a deadline that is the target itself
 
 ALWAYS = BusinessCalendar(name="24/7", tz="UTC", hours=None)
@@ -128,14 +127,6 @@ class SlaBook:
         if ticket.clock.running_since is None:
             ticket.clock.running_since = now
             ticket.clock.paused_at = None
-
-    def resolution_used(self, ticket: Ticket, now: datetime) -> timedelta:
-        clock = ticket.clock
-        used = timedelta(seconds=clock.resolution_used_s)
-        if clock.running_since is not None:
-            cal = self.targets(ticket.plan, ticket.priority).calendar
-            used += cal.elapsed(clock.running_since, now)
-        return used
 
     # -- deadlines -------------------------------------------------------------------------------
 

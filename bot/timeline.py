@@ -30,10 +30,6 @@ def wrap(text: str, first: str, width: int = 110) -> str:
     return "\n".join([first + lines[0], *(INDENT + line for line in lines[1:])])
 
 
-def describe_event(row: dict[str, object]) -> str:
-    return f"{row['type']}: {row['reason']}"
-
-
 def describe_outbound(message: Outbound, who: str) -> str:
     arrow = {
         Audience.CUSTOMER: f"→ customer {who}",

@@ -62,7 +62,8 @@ async def escalate(ctx: Ctx) -> str:
         outcome = engineer.name if engineer else decision.engineer
     else:
         outcome = f"queued until {texts.when(decision.pickup_at, ctx.tz, ctx.lang)}"
-    return say("escalated", ctx.lang, ticket=ticket.display_id, tier=decision.tier, outcome=outcome)
+    tier_name = ctx.s.cfg.routing.tier_names.get(decision.tier, decision.tier)
+    return say("escalated", ctx.lang, ticket=ticket.display_id, tier=tier_name, outcome=outcome)
 
 
 @command("priority", roles=LEADS, usage="priority T-1042 P1 [reason]",

@@ -127,7 +127,7 @@ async def ticket(ctx: Ctx) -> str:
         f"{t.display_id} · {t.status.value} · {t.priority.name} ({t.priority_reason}) · {t.kind.value} · "
         f"{language_name(t.language)}",
         f"{t.customer_name or t.customer} · {org.name if org else '-'} · plan {t.plan} · "
-        f"assignee {engineer.name if engineer else '-'} · tier {t.tier}",
+        f"assignee {engineer.name if engineer else '-'} · {ctx.s.cfg.routing.tier_names.get(t.tier, t.tier)}",
         f"subject: {t.subject}",
     ]
     for d in await ctx.s.store.deadlines(t.id):
