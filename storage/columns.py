@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from storage.base import TicketQuery
+
 # The statuses whose ticket a new message in the same conversation joins.
 JOINABLE_SQL = "('new', 'assigned', 'in_progress', 'waiting_customer', 'resolved')"
 
@@ -36,3 +42,32 @@ DEADLINE_COLUMNS = ("ticket_id", "clock", "stage", "target_at", "due_at")
 REF_COLUMNS = ("channel", "chat_id", "message_id", "ticket_id")
 KEY_COLUMNS = ("key", "ticket_id", "at")
 OVERRIDE_COLUMNS = ("engineer", "start_at", "end_at", "replaces", "reason", "created_by", "created_at")
+
+
+def ticket_query(query: TicketQuery, encode_time: Callable[[datetime], Any]) -> tuple[str, list[Any]]:
+    """`tickets(query)` as SQL with `?` placeholders (a backend renders its own) and params."""
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    def where(clause: str, *values: Any) -> None:
+        clauses.append(clause)
+        params.extend(values)
+
+    if query.statuses:
+        where(f"status IN ({', '.join('?' * len(query.statuses))})", *query.statuses)
+    if query.assignee is not None:
+        where("assignee = ?", query.assignee)
+    if query.unassigned:
+        where("assignee IS NULL")
+    if query.customer is not None:
+        where("customer = ?", query.customer)
+    if query.org_id is not None:
+        where("org_id = ?", query.org_id)
+    if query.created_from is not None:
+        where("created_at >= ?", encode_time(query.created_from))
+    if query.created_to is not None:
+        where("created_at < ?", encode_time(query.created_to))
+    sql = "SELECT * FROM tickets"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    return sql + " ORDER BY id DESC LIMIT ?", [*params, query.limit]

@@ -56,6 +56,7 @@ from storage.columns import (
     OVERRIDE_COLUMNS,
     REF_COLUMNS,
     TICKET_COLUMNS,
+    ticket_query,
 )
 from storage.migrations import Migration, migrations
 
@@ -281,7 +282,7 @@ class PostgresStore:
         )
 
     async def tickets(self, query: TicketQuery) -> list[Row]:
-        sql, params = _ticket_query(query)
+        sql, params = _numbered(*ticket_query(query, lambda at: at))
         return await self._all(sql, *params)
 
     async def messages(self, ticket_id: int) -> list[Row]:
@@ -482,37 +483,6 @@ async def _replace_deadlines(conn: asyncpg.Connection, groups: dict[tuple[int, s
         await conn.executemany(INSERT_DEADLINE, inserts)
 
 
-def _ticket_query(query: TicketQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-
-    def where(clause: str, value: Any = None) -> None:
-        if value is not None:
-            params.append(value)
-            clause = clause.replace("?", f"${len(params)}")
-        clauses.append(clause)
-
-    if query.statuses:
-        where("status = ANY(?::text[])", list(query.statuses))
-    if query.assignee is not None:
-        where("assignee = ?", query.assignee)
-    if query.unassigned:
-        where("assignee IS NULL")
-    if query.customer is not None:
-        where("customer = ?", query.customer)
-    if query.org_id is not None:
-        where("org_id = ?", query.org_id)
-    if query.created_from is not None:
-        where("created_at >= ?", query.created_from)
-    if query.created_to is not None:
-        where("created_at < ?", query.created_to)
-    sql = "SELECT * FROM tickets"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    params.append(query.limit)
-    return sql + f" ORDER BY id DESC LIMIT ${len(params)}", params
-
-
 # -- migrations -----------------------------------------------------------------------------
 
 SCHEMA_VERSION_TABLE = (
@@ -583,3 +553,9 @@ async def _probe(conn: asyncpg.Connection, p: Probe) -> Intake:
         )
     }
     return Intake(found["seen"], found["fresh"], ticket, album_message, loads, _next_id(found["max_id"]))
+
+
+def _numbered(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """`?` placeholders as PostgreSQL's `$1, $2, …`."""
+    parts = sql.split("?")
+    return "".join(part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, 1)), params

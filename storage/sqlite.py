@@ -33,6 +33,7 @@ from storage.columns import (
     REF_COLUMNS,
     TICKET_COLUMNS,
     TIME_COLUMNS,
+    ticket_query,
 )
 from storage.migrations import apply_migrations
 
@@ -206,7 +207,7 @@ class SqliteStore:
         )
 
     async def tickets(self, query: TicketQuery) -> list[Row]:
-        sql, params = _ticket_query(query)
+        sql, params = ticket_query(query, encode_time)
         return await self._run(_all, sql, params)
 
     async def messages(self, ticket_id: int) -> list[Row]:
@@ -536,29 +537,3 @@ def _chat_moved(conn: sqlite3.Connection, channel: str, old: str, new: str) -> i
     return moved
 
 
-def _ticket_query(query: TicketQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-
-    def where(clause: str, *values: Any) -> None:
-        clauses.append(clause)
-        params.extend(values)
-
-    if query.statuses:
-        where(f"status IN ({', '.join('?' * len(query.statuses))})", *query.statuses)
-    if query.assignee is not None:
-        where("assignee = ?", query.assignee)
-    if query.unassigned:
-        where("assignee IS NULL")
-    if query.customer is not None:
-        where("customer = ?", query.customer)
-    if query.org_id is not None:
-        where("org_id = ?", query.org_id)
-    if query.created_from is not None:
-        where("created_at >= ?", encode_time(query.created_from))
-    if query.created_to is not None:
-        where("created_at < ?", encode_time(query.created_to))
-    sql = "SELECT * FROM tickets"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    return sql + " ORDER BY id DESC LIMIT ?", [*params, query.limit]
