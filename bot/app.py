@@ -14,7 +14,7 @@ from functools import partial
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock, SystemClock
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.desk import Desk
 from bot.dispatcher import Dispatcher
 from bot.http import HttpServer
@@ -75,10 +75,22 @@ class App:
             await adapter.start(self.desk, self.http)
             self._started.append(name)
         if self.http is not None:
-            await self.http.start()
+            await self._serve_http(self.http)
         await self.dispatcher.start()
         await self.scheduler.start()
         self._schedule_briefings()
+
+    async def _serve_http(self, http: HttpServer) -> None:
+        try:
+            await http.start()
+        except OSError as exc:
+            where = f"{self.cfg.http.host}:{self.cfg.http.port}"
+            if http.needed:
+                reason = exc.strerror or exc
+                raise ConfigError(f"http: cannot listen on {where} ({reason}): choose another [http] port") from None
+            # Only /healthz would be served: not worth refusing to run for.
+            log.warning("no HTTP server for /healthz: cannot listen on %s (%s)", where, exc.strerror or exc)
+            self.http = None
 
     def _schedule_briefings(self) -> None:
         """Each lead's daily queue digest and weekly SLA report, at their local time."""

@@ -19,6 +19,11 @@ class HttpServer:
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
 
+    @property
+    def needed(self) -> bool:
+        """Whether a channel registered a route (a webhook); /healthz alone is a convenience."""
+        return len(self.app.router.resources()) > 1
+
     async def _healthz(self, _: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
