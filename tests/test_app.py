@@ -13,6 +13,10 @@ from bot.cli import main
 from bot.config import ConfigError, parse_config
 
 
+async def _hook(_: web.Request) -> web.Response:
+    return web.Response()
+
+
 def _busy_port() -> tuple[socket.socket, int]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -40,7 +44,7 @@ async def test_a_busy_port_is_a_clear_error_when_a_webhook_needs_it(tmp_path: Pa
                             "storage": {"url": f"sqlite:///{tmp_path / 'b.db'}"}})
         app = await App.create(cfg)
         assert app.http is not None
-        app.http.app.router.add_post("/hook", lambda _: web.Response())  # as a webhook adapter would
+        app.http.app.router.add_post("/hook", _hook)  # as a webhook adapter would
         try:
             with pytest.raises(ConfigError, match=rf"http: cannot listen on 127.0.0.1:{port}"):
                 await app.start()
