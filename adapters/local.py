@@ -17,7 +17,7 @@ from bot.desk import Desk
 from bot.domain import Attachment, ConversationRef, Inbound, Priority, Sender
 from bot.http import HttpServer
 from bot.intake import Receipt
-from bot.outbound import Audience, DeliveryResult, Lane, Outbound, Recipient
+from bot.outbound import Audience, DeliveryResult, Lane, Outbound, Pace, Recipient
 
 NAME = "local"
 
@@ -58,7 +58,7 @@ class LocalChannel(ChannelBase):
         """Make the next deliveries to a chat raise these, in order: a flaky network on demand."""
         self._faults.setdefault(chat_id, []).extend(errors)
 
-    async def _send(self, message: Outbound) -> DeliveryResult:
+    async def _send(self, message: Outbound, pace: Pace) -> DeliveryResult:
         faults = self._faults.get(message.recipient.chat_id)
         if faults:
             raise faults.pop(0)

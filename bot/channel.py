@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 
 from bot.desk import Desk
 from bot.http import HttpServer
-from bot.outbound import DeliveryResult, Lane, Outbound, Recipient
+from bot.outbound import DeliveryResult, Lane, Outbound, Pace, Recipient, no_pace
 
 
 class ChannelBase(ABC):
@@ -24,10 +24,10 @@ class ChannelBase(ABC):
     @abstractmethod
     def lane(self, recipient: Recipient) -> Lane: ...
 
-    async def deliver(self, message: Outbound) -> DeliveryResult:
+    async def deliver(self, message: Outbound, pace: Pace = no_pace) -> DeliveryResult:
         if not self.running:
             raise ConnectionError(f"the {self.name} channel is not running")
-        return await self._send(message)
+        return await self._send(message, pace)
 
     async def start(self, desk: Desk, http: HttpServer | None) -> None:
         try:
@@ -41,7 +41,7 @@ class ChannelBase(ABC):
         await self._disconnect()
 
     @abstractmethod
-    async def _send(self, message: Outbound) -> DeliveryResult: ...
+    async def _send(self, message: Outbound, pace: Pace) -> DeliveryResult: ...
 
     @abstractmethod
     async def _connect(self, desk: Desk, http: HttpServer | None) -> None:

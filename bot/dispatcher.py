@@ -180,7 +180,7 @@ class Dispatcher:
         pacer = self._pacers[name]
         await pacer.wait(state.lane)
         try:
-            result = await channel.deliver(message)
+            result = await channel.deliver(message, lambda: pacer.wait(state.lane))
         except RetryLater as exc:
             log.info("%s asked to wait %.1fs before outbox %s", name, exc.seconds, message.id)
             pacer.hold(state.lane, exc.seconds)

@@ -8,6 +8,7 @@ adapter only translates an `Outbound` into platform calls and reports back with 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -116,6 +117,16 @@ class Lane:
     per_minute: int | None = None
 
 
+# Waits for the next send slot of the message's lane. A channel that needs several platform
+# calls for one message (a text over Telegram's length limit) awaits it before each call
+# after the first, so the parts keep the pace the limits demand instead of bouncing off them.
+Pace = Callable[[], Awaitable[None]]
+
+
+async def no_pace() -> None:
+    """For a single call, or where nothing limits the pace."""
+
+
 class Channel(Protocol):
     """What the dispatcher needs from an adapter."""
 
@@ -124,7 +135,7 @@ class Channel(Protocol):
 
     def lane(self, recipient: Recipient) -> Lane: ...
 
-    async def deliver(self, message: Outbound) -> DeliveryResult: ...
+    async def deliver(self, message: Outbound, pace: Pace = no_pace) -> DeliveryResult: ...
 
 
 class Adapter(Channel, Protocol):

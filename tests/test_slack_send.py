@@ -100,6 +100,27 @@ async def test_a_429_mid_way_through_a_long_message_resumes_where_it_stopped() -
         assert "\n".join(m.text for m in [root, *replies]) == text
 
 
+async def test_the_parts_of_a_long_message_wait_for_their_slots() -> None:
+    """The dispatcher's pace (here: a second passing on the stand-in's clock) runs before
+    every part after the first, so a one-a-second channel takes them all without a 429."""
+    clock = ManualClock()
+    limits = {"chat.postMessage": RateLimit(calls=1, per=1.0)}
+    async with SlackStandIn(limits=limits, clock=clock) as slack:
+        slack.add_channel(TRIAGE, "triage")
+        waits: list[int] = []
+
+        async def pace() -> None:
+            waits.append(len(slack.messages(TRIAGE)))  # parts posted so far, thread replies included
+            clock.advance(1)
+
+        text = "\n".join(f"line {n} " + "x" * 90 for n in range(80))  # three parts
+        result = await sender_for(slack).deliver(outbound("copy", text, room(), outbox_id=9), pace)
+        [root] = [m for m in slack.messages(TRIAGE) if m.thread_ts is None]
+        replies = slack.messages(TRIAGE, root.ts)
+        assert waits == [1, 2] and result.thread_id == root.ts
+        assert "\n".join(m.text for m in [root, *replies]) == text
+
+
 @pytest.mark.parametrize(
     "error", ["channel_not_found", "is_archived", "not_in_channel", "account_inactive", "user_not_found"],
 )

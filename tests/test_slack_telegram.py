@@ -7,6 +7,7 @@ Slack stand-in's signed requests — with the real desk, store and dispatcher.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from bot.config import Config, TelegramConfig
 from bot.domain import Direction
 from routing.language import LanguageDetector
 from tests.standins.slack_api import SlackStandIn
-from tests.standins.telegram_api import TelegramStandIn
+from tests.standins.telegram_api import RateLimits, TelegramStandIn
 
 from .test_slack_flow import TRIAGE, Rig, open_rig, populate, slack_config
 
@@ -24,9 +25,9 @@ TOKEN = "7700001:stand-in-token"
 IVAN = 200001  # Romashka LLC (warranty, ru), as in config.example.toml
 
 
-@pytest.fixture
-async def tg() -> AsyncIterator[TelegramStandIn]:
-    async with TelegramStandIn(token=TOKEN, bot_username="dutydesk_bot", limits=None) as stand_in:
+@asynccontextmanager
+async def telegram_stand_in(limits: RateLimits | None) -> AsyncIterator[TelegramStandIn]:
+    async with TelegramStandIn(token=TOKEN, bot_username="dutydesk_bot", limits=limits) as stand_in:
         stand_in.add_user(IVAN, "Ivan", "ivan_p", "ru", last_name="Petrov")
         for engineer in (100001, 100002, 100011):  # they have started the bot: pings reach them
             stand_in.add_user(engineer, f"engineer {engineer}", language_code="ru")
@@ -34,21 +35,37 @@ async def tg() -> AsyncIterator[TelegramStandIn]:
         yield stand_in
 
 
-@pytest.fixture
-async def both(
-    tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
+@asynccontextmanager
+async def both_channels(
+    tg: TelegramStandIn, db: Path, example_config: Config, detector: LanguageDetector, *, per_chat: float,
 ) -> AsyncIterator[Rig]:
     async with SlackStandIn(limits=None) as slack:
         populate(slack)
-        cfg = slack_config(example_config, tmp_path / "desk.db", slack)
+        cfg = slack_config(example_config, db, slack)
         cfg = cfg.model_copy(update={"telegram": TelegramConfig(
-            enabled=True, api_base=tg.api_base, per_second=1000, per_chat_per_second=1000,
+            enabled=True, api_base=tg.api_base, per_second=30, per_chat_per_second=per_chat,
             per_group_per_minute=100_000, polling_timeout=5,
         )})
         telegram = TelegramChannel(cfg.telegram, token=TOKEN)
         rig = await open_rig(slack, cfg, detector, others={"telegram": telegram})
+        try:
+            yield rig
+        finally:
+            await rig.close()
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[TelegramStandIn]:
+    async with telegram_stand_in(None) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+async def both(
+    tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
+) -> AsyncIterator[Rig]:
+    async with both_channels(tg, tmp_path / "desk.db", example_config, detector, per_chat=1000) as rig:
         yield rig
-        await rig.close()
 
 
 async def test_telegram_customer_and_slack_engineer_work_one_ticket(tg: TelegramStandIn, both: Rig) -> None:
@@ -82,3 +99,27 @@ async def test_telegram_customer_and_slack_engineer_work_one_ticket(tg: Telegram
     assert rig.posted(TRIAGE, thread)[-1].text.endswith("Спасибо, обновил — заработало!")
     assert [m["direction"] for m in await rig.messages(1001)] == [
         Direction.CUSTOMER, Direction.ENGINEER, Direction.NOTE, Direction.CUSTOMER]
+
+
+async def test_a_long_slack_answer_reaches_telegram_in_paced_parts(
+    tmp_path: Path, example_config: Config, detector: LanguageDetector,
+) -> None:
+    """Slack takes 40,000 characters, Telegram 4,096: the answer arrives in parts, each once,
+    in order, spaced to Telegram's one-a-second-per-chat limit (the stand-in enforces it)."""
+    async with telegram_stand_in(RateLimits()) as tg, \
+            both_channels(tg, tmp_path / "desk.db", example_config, detector, per_chat=1) as rig:
+        tg.user_sends(IVAN, "Пришлите, пожалуйста, полную инструкцию по обновлению.")
+        await tg.wait_idle_updates()
+        await rig.settle()
+        thread = await rig.thread(1001)
+        [ticket] = await rig.tickets()
+        engineer = next(u for u, e in (("U0ANNA001", "anna"), ("U0DMIT002", "dmitry")) if e == ticket.assignee)
+        steps = [f"Шаг {n}. " + "Откройте раздел настроек и проверьте параметры." * 4 for n in range(1, 61)]
+        await rig.slack.user_message(engineer, TRIAGE, "\n".join(steps), thread_ts=thread)
+        await rig.settle()
+
+        to_ivan = [s for s in tg.sent if s.chat_id == IVAN]
+        answer = [s.text or "" for s in to_ivan[1:]]
+        assert len(answer) == 3 and "\n".join(answer) == "\n".join(steps)
+        assert all(later.time - earlier.time >= 1.0 for earlier, later in zip(to_ivan, to_ivan[1:]))
+        assert tg.throttled == []  # pacing, not 429s, kept the limit

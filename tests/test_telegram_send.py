@@ -84,6 +84,29 @@ async def test_long_text_is_split_on_line_breaks_with_buttons_on_the_last_part(
     assert parts[0].parse_mode is None
 
 
+async def test_a_long_text_resumes_after_a_429_and_paces_its_parts(
+    tg: TelegramStandIn, sender: TelegramSender,
+) -> None:
+    lines = [f"line {n:04d} " + "x" * 90 for n in range(100)]  # three parts
+    paced: list[int] = []
+
+    async def pace() -> None:
+        paced.append(len([s for s in tg.sent if s.method == "sendMessage"]))
+
+    tg.fail_next("sendMessage", chat_id=USER, retry_after=3, after=1)
+    with pytest.raises(RetryLater) as waited:
+        await sender.deliver(out(USER, "\n".join(lines)), pace)
+    assert waited.value.seconds == 3 and paced == [1]  # part two waited for its slot, then hit the 429
+
+    result = await sender.deliver(out(USER, "\n".join(lines)), pace)
+    parts = [s for s in tg.sent if s.method == "sendMessage"]
+    assert "\n".join(p.text or "" for p in parts) == "\n".join(lines)  # each part once, in order
+    assert paced == [1, 2] and result == DeliveryResult(message_id=str(parts[-1].message_id))
+
+    await sender.deliver(out(USER, "\n".join(lines)))  # a new delivery of the same id starts afresh
+    assert len([s for s in tg.sent if s.method == "sendMessage"]) == 6
+
+
 async def test_copy_keeps_media_and_falls_back_to_text_when_the_original_is_gone(
     tg: TelegramStandIn, sender: TelegramSender,
 ) -> None:

@@ -19,7 +19,7 @@ from bot.channel import ChannelBase
 from bot.config import SlackConfig
 from bot.desk import Desk
 from bot.http import HttpServer
-from bot.outbound import DeliveryResult, Lane, Outbound, Recipient
+from bot.outbound import DeliveryResult, Lane, Outbound, Pace, Recipient
 
 log = logging.getLogger("dutydesk.slack")
 
@@ -55,8 +55,8 @@ class SlackChannel(ChannelBase):
         """Slack allows about one message a second per channel (a DM is a channel)."""
         return Lane(f"{CHANNEL}:{recipient.chat_id}", per_second=self._cfg.per_channel_per_second)
 
-    async def _send(self, message: Outbound) -> DeliveryResult:
-        return await self._sender.deliver(message)
+    async def _send(self, message: Outbound, pace: Pace) -> DeliveryResult:
+        return await self._sender.deliver(message, pace)
 
     # -- life cycle ----------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import mrkdwn_parts, with_buttons
-from bot.outbound import Audience, DeliveryResult, Outbound, RetryLater, Undeliverable
+from bot.outbound import Audience, DeliveryResult, Outbound, Pace, RetryLater, Undeliverable, no_pace
 
 log = logging.getLogger("dutydesk.slack.send")
 
@@ -82,9 +82,9 @@ class SlackSender:
         # on from part three instead of posting one and two again. By outbox id.
         self._progress: dict[int, _Progress] = {}
 
-    async def deliver(self, message: Outbound) -> DeliveryResult:
+    async def deliver(self, message: Outbound, pace: Pace = no_pace) -> DeliveryResult:
         try:
-            result = await self._deliver(message)
+            result = await self._deliver(message, pace)
         except SlackApiError as exc:
             refusal = _refusal(exc)
             if refusal is None:
@@ -95,21 +95,21 @@ class SlackSender:
         self._progress.pop(message.id, None)
         return result
 
-    async def _deliver(self, message: Outbound) -> DeliveryResult:
+    async def _deliver(self, message: Outbound, pace: Pace) -> DeliveryResult:
         rcpt = message.recipient
         if rcpt.audience == Audience.STAFF_ROOM:
-            return await self._to_staff_room(message)
+            return await self._to_staff_room(message, pace)
         # Slack answers a message in its thread.
-        posted = await self._post(message, rcpt.chat_id, rcpt.thread_id or message.reply_to)
+        posted = await self._post(message, rcpt.chat_id, rcpt.thread_id or message.reply_to, pace)
         return DeliveryResult(message_id=posted.last, chat_id=posted.channel)
 
-    async def _to_staff_room(self, message: Outbound) -> DeliveryResult:
+    async def _to_staff_room(self, message: Outbound, pace: Pace) -> DeliveryResult:
         rcpt = message.recipient
         header = message.kind == "header"
         if header and message.header_id and await self._update(message, rcpt.chat_id, message.header_id):
             return DeliveryResult(message_id=message.header_id)
         opens = rcpt.thread_id is None
-        posted = await self._post(message, rcpt.chat_id, rcpt.thread_id, opens_thread=opens)
+        posted = await self._post(message, rcpt.chat_id, rcpt.thread_id, pace, opens_thread=opens)
         return DeliveryResult(
             message_id=posted.last,
             thread_id=posted.first if opens else None,
@@ -117,14 +117,17 @@ class SlackSender:
         )
 
     async def _post(
-        self, message: Outbound, channel: str, thread_ts: str | None, *, opens_thread: bool = False,
+        self, message: Outbound, channel: str, thread_ts: str | None, pace: Pace, *, opens_thread: bool = False,
     ) -> _Posted:
-        """Post the text in parts, the buttons under the last. A message that opens a staff
-        thread has its first part top-level and the others in its thread: one ticket, one
-        thread, however long its first message."""
+        """Post the text in parts, the buttons under the last, each part in its own send
+        slot. A message that opens a staff thread has its first part top-level and the
+        others in its thread: one ticket, one thread, however long its first message."""
         parts = mrkdwn_parts(message.text)
         progress = self._progress.setdefault(message.id, _Progress())
-        for index in range(len(progress.ts), len(parts)):
+        resumed_at = len(progress.ts)
+        for index in range(resumed_at, len(parts)):
+            if index > resumed_at:
+                await pace()
             part = parts[index]
             last = index == len(parts) - 1
             response = await self._client.chat_postMessage(

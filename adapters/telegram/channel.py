@@ -21,7 +21,7 @@ from bot.channel import ChannelBase
 from bot.config import TelegramConfig
 from bot.desk import Desk
 from bot.http import HttpServer
-from bot.outbound import DeliveryResult, Lane, Outbound, Recipient
+from bot.outbound import DeliveryResult, Lane, Outbound, Pace, Recipient
 
 log = logging.getLogger("dutydesk.telegram")
 
@@ -54,8 +54,8 @@ class TelegramChannel(ChannelBase):
             return Lane(key, per_second=self._cfg.per_chat_per_second, per_minute=self._cfg.per_group_per_minute)
         return Lane(key, per_second=self._cfg.per_chat_per_second)
 
-    async def _send(self, message: Outbound) -> DeliveryResult:
-        return await self._sender.deliver(message)
+    async def _send(self, message: Outbound, pace: Pace) -> DeliveryResult:
+        return await self._sender.deliver(message, pace)
 
     # -- life cycle ----------------------------------------------------------------------------
 

@@ -26,8 +26,10 @@ from bot.outbound import (
     ChatMoved,
     DeliveryResult,
     Outbound,
+    Pace,
     RetryLater,
     Undeliverable,
+    no_pace,
 )
 from bot.render import split_text
 
@@ -82,28 +84,35 @@ class TelegramSender:
         # Topics created for a ticket whose first message then failed (a 429, a network
         # error): its retry goes into the same topic instead of opening another one.
         self._opened: dict[tuple[int, int | None], int] = {}
+        # Parts of a long text already sent, by outbox id: a retry after a 429 on part two
+        # sends from part two, so the customer never reads part one twice.
+        self._parts_sent: dict[int, int] = {}
 
-    async def deliver(self, message: Outbound) -> DeliveryResult:
+    async def deliver(self, message: Outbound, pace: Pace = no_pace) -> DeliveryResult:
         """A 400 or 403 is about the request itself and would be answered the same way
         again, so it is `Undeliverable`; network errors and 5xx propagate to be retried."""
         try:
             if message.recipient.audience == Audience.STAFF_ROOM:
-                return await self._to_staff_room(message)
+                return await self._to_staff_room(message, pace)
             rcpt = message.recipient
             thread = _number(rcpt.thread_id, "thread id")
-            return DeliveryResult(message_id=await self._post(message, _required(rcpt.chat_id, "chat id"), thread))
+            chat = _required(rcpt.chat_id, "chat id")
+            return DeliveryResult(message_id=await self._post(message, chat, thread, pace))
         except TelegramRetryAfter as exc:
             raise RetryLater(exc.retry_after, exc.message) from exc
         except TelegramMigrateToChat as exc:
+            self._parts_sent.pop(message.id, None)  # the retry goes to the new chat, whole
             raise ChatMoved(str(exc.migrate_to_chat_id)) from exc
         except TelegramForbiddenError as exc:
+            self._parts_sent.pop(message.id, None)
             raise Undeliverable(_refusal(message, exc)) from exc
         except TelegramBadRequest as exc:
+            self._parts_sent.pop(message.id, None)
             raise Undeliverable(f"Telegram rejected it: {exc.message}") from exc
 
     # -- one message into one chat --------------------------------------------------------------
 
-    async def _post(self, message: Outbound, chat: int, thread: int | None) -> str:
+    async def _post(self, message: Outbound, chat: int, thread: int | None, pace: Pace) -> str:
         """Copy the platform original when there is one (media and formatting survive),
         else send the text, split at Telegram's limit; returns the last message's id."""
         markup = keyboard(message.buttons)
@@ -123,19 +132,24 @@ class TelegramSender:
                     raise
                 log.info("outbox %s: the original cannot be copied (%s); sending its text", message.id, exc.message)
         parts = split_text(message.text, TEXT_LIMIT)
+        done = self._parts_sent.get(message.id, 0)
         sent_id = 0
-        for index, part in enumerate(parts):
+        for index in range(done, len(parts)):
+            if index > done:
+                await pace()
             sent = await self._bot.send_message(
-                chat_id=chat, text=part, message_thread_id=thread,
+                chat_id=chat, text=parts[index], message_thread_id=thread,
                 reply_markup=markup if index == len(parts) - 1 else None,
                 reply_parameters=reply if index == 0 else None,
             )
             sent_id = sent.message_id
+            self._parts_sent[message.id] = index + 1
+        del self._parts_sent[message.id]
         return str(sent_id)
 
     # -- the staff forum: one topic per ticket ----------------------------------------------------
 
-    async def _to_staff_room(self, message: Outbound) -> DeliveryResult:
+    async def _to_staff_room(self, message: Outbound, pace: Pace) -> DeliveryResult:
         """Into the ticket's topic; a ticket without one, or whose topic was deleted, gets a
         new topic — the message is never lost to a missing thread."""
         rcpt = message.recipient
@@ -143,7 +157,7 @@ class TelegramSender:
         thread = _number(rcpt.thread_id, "thread id")
         if thread is not None:
             try:
-                return await self._into_topic(message, chat, thread)
+                return await self._into_topic(message, chat, thread, pace)
             except TelegramBadRequest as exc:
                 if not _said(exc, _TOPIC_GONE):
                     raise
@@ -155,19 +169,21 @@ class TelegramSender:
             name = (message.title or message.text).strip()[:TOPIC_NAME_LIMIT] or f"#{message.ticket_id}"
             topic = self._opened[key] = (await self._bot.create_forum_topic(chat_id=chat, name=name)).message_thread_id
         # A new topic has no header yet: post one rather than edit the old topic's.
-        result = await self._into_topic(replace(message, header_id=None), chat, topic, fresh=True)
+        result = await self._into_topic(replace(message, header_id=None), chat, topic, pace, fresh=True)
         del self._opened[key]
         return replace(result, thread_id=str(topic))
 
-    async def _into_topic(self, message: Outbound, chat: int, thread: int, *, fresh: bool = False) -> DeliveryResult:
+    async def _into_topic(
+        self, message: Outbound, chat: int, thread: int, pace: Pace, *, fresh: bool = False,
+    ) -> DeliveryResult:
         if message.kind != "header":
-            return DeliveryResult(message_id=await self._post(message, chat, thread))
+            return DeliveryResult(message_id=await self._post(message, chat, thread, pace))
         if not fresh and message.title:
             await self._rename(chat, thread, message.title)
         header = _number(message.header_id, "message id")
         if header is not None and await self._edit_header(message, chat, header):
             return DeliveryResult(message_id=str(header))
-        posted = await self._post(message, chat, thread)
+        posted = await self._post(message, chat, thread, pace)
         return DeliveryResult(message_id=posted, header_id=posted)
 
     async def _rename(self, chat: int, thread: int, title: str) -> None:

@@ -869,6 +869,7 @@ class _Fault:
     chat_id: int | None
     remaining: int
     error: ApiError
+    skip: int = 0  # matching calls let through before the failures start
 
 
 @dataclass
@@ -1163,8 +1164,10 @@ class TelegramStandIn:
         error_code: int = 429,
         retry_after: int = 1,
         description: str | None = None,
+        after: int = 0,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail."""
+        """Make ``times`` calls of ``method`` (to ``chat_id``, if given) fail, once ``after``
+        such calls have gone through."""
         defaults = {
             400: "Bad Request: injected failure",
             401: "Unauthorized",
@@ -1180,7 +1183,7 @@ class TelegramStandIn:
                 error.description = description
         else:
             error = ApiError(error_code, description or defaults.get(error_code, "Error"))
-        self._faults.append(_Fault(method.lower(), chat_id, times, error))
+        self._faults.append(_Fault(method.lower(), chat_id, times, error, after))
 
     def _inject_fault(self, method: str, params: Params) -> None:
         for fault in self._faults:
@@ -1188,6 +1191,9 @@ class TelegramStandIn:
                 continue
             if fault.chat_id is not None and self._loose_chat_id(params) != fault.chat_id:
                 continue
+            if fault.skip:
+                fault.skip -= 1
+                return
             fault.remaining -= 1
             self._faults = [f for f in self._faults if f.remaining > 0]
             if fault.error.code == 429:
