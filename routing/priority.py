@@ -54,20 +54,47 @@ class PriorityDecision:
     matched: str | None = None
 
 
+# Built in for the languages the desk detects (ru, en, uk, be, kk, pl, da, and Russian typed
+# in Latin letters); `[routing.priority]` adds to them. A phrase inside a longer matching
+# one does not count, so "не срочно" (P4) is not "срочно" (P2).
 DEFAULT_RULES: Mapping[Priority, Sequence[str]] = {
     Priority.P1: (
-        "всё упало", "все упало", "всё легло", "ничего не работает", "не работает ничего",
-        "production down", "prod down", "prod is down", "everything is down", "outage",
-        "data loss", "потеря данных", "lost data", "site is down", "сервис недоступен",
-        "vse upalo", "nichego ne rabotaet", "nic nie działa", "awaria", "alt er nede",
-        "intet virker",
+        # ru
+        "всё упало", "все упало", "всё легло", "всё лежит", "всё сломалось", "ничего не работает",
+        "не работает ничего", "потеря данных", "потеряли данные", "сервис недоступен",
+        "сервер упал", "упал сервер", "прод упал", "авария",
+        # en
+        "production down", "production is down", "prod down", "prod is down", "everything is down",
+        "outage", "data loss", "lost data", "site is down", "system is down", "server is down",
+        "service is down", "nothing works", "nothing is working", "emergency", "data corruption",
+        # uk, be, kk
+        "все впало", "нічого не працює", "втрата даних", "аварія", "нічога не працуе",
+        "ештеңе жұмыс істемейді", "деректер жоғалды",
+        # pl, da
+        "nic nie działa", "awaria", "utrata danych", "alt er nede", "intet virker",
+        "ingenting virker", "datatab", "nedbrud",
+        # Russian in Latin letters
+        "vse upalo", "vsyo upalo", "nichego ne rabotaet",
     ),
     Priority.P2: (
-        "срочно", "urgent", "asap", "critical", "критично", "не работает", "не могу войти",
-        "doesn't work", "does not work", "not working", "is down", "broken", "pilne",
-        "nie działa", "haster", "virker ikke", "srochno", "ne rabotaet",
+        # ru
+        "срочно", "критично", "не работает", "не могу войти", "сломалось", "как можно скорее",
+        # en
+        "urgent", "asap", "critical", "doesn't work", "does not work", "not working", "is down",
+        "broken", "can't log in", "cannot log in", "can't login", "cannot login", "unable to log in",
+        "crashed", "crashes", "blocker",
+        # uk, be, kk
+        "терміново", "не працює", "не можу увійти", "тэрмінова", "не працуе", "шұғыл",
+        "жұмыс істемейді",
+        # pl, da
+        "pilne", "pilnie", "nie działa", "krytyczne", "haster", "virker ikke", "akut", "kritisk",
+        # Russian in Latin letters
+        "srochno", "ne rabotaet",
     ),
-    Priority.P4: (),
+    Priority.P4: (
+        "не срочно", "несрочно", "не горит", "когда будет время", "not urgent", "no rush",
+        "low priority", "не терміново", "nie pilne", "haster ikke",
+    ),
 }
 
 

@@ -28,6 +28,11 @@ DETECTOR = PriorityDetector(default_rules())
         ("ничего не работает", "ничего не работает"),
         ("nic nie działa", "nic nie działa"),
         ("alt er nede", "alt er nede"),
+        ("Добрий день, у нас нічого не працює", "нічого не працює"),
+        ("Прывітанне, нічога не працуе", "нічога не працуе"),
+        ("Сәлеметсіз бе, ештеңе жұмыс істемейді", "ештеңе жұмыс істемейді"),
+        ("the server is down, customers cannot order", "server is down"),
+        ("Hej, vi har et nedbrud i lageret", "nedbrud"),
     ],
 )
 def test_p1_phrases(text: str, phrase: str) -> None:
@@ -51,6 +56,12 @@ def test_p1_phrases(text: str, phrase: str) -> None:
         ("отчёт не работает", "не работает"),
         ("login is broken", "broken"),
         ("nie działa", "nie działa"),
+        ("Добрий день, не працює звіт", "не працює"),
+        ("Прывітанне, не працуе друк", "не працуе"),
+        ("Жүйе жұмыс істемейді", "жұмыс істемейді"),
+        ("I can't log in since this morning", "can't log in"),
+        ("Faktura pilne!", "pilne"),
+        ("Printeren virker ikke", "virker ikke"),
     ],
 )
 def test_p2_phrases(text: str, phrase: str) -> None:
@@ -191,3 +202,17 @@ def test_priority_parse_rejects_junk(junk: str) -> None:
 def test_priority_order_and_labels() -> None:
     assert P1 < P2 < P3 < P4
     assert [p.label for p in Priority] == ["critical", "high", "normal", "low"]
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("Не срочно: как выгрузить отчёт в Excel?", "не срочно"),
+        ("not urgent, just a question about invoices", "not urgent"),
+        ("Nie pilne — pytanie o fakturę", "nie pilne"),
+    ],
+)
+def test_saying_it_is_not_urgent_lowers_the_text_s_finding(text: str, phrase: str) -> None:
+    """The word inside ("срочно", "urgent", "pilne") is no finding of its own."""
+    assert DETECTOR.decide(text).matched == phrase and DETECTOR.decide(text).priority is P4
+    assert DETECTOR.decide(text, chosen=P2).priority is P2  # and never below what was chosen
