@@ -486,6 +486,22 @@ async def test_start_refuses_a_staff_group_it_cannot_work_in(
         assert complaint in str(err.value)
 
 
+async def test_a_staff_check_telegram_cannot_answer_does_not_keep_the_desk_down(
+    tmp_path: Path, example_config: Config, detector: LanguageDetector, caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with TelegramStandIn(token=TOKEN, bot_username=BOT, limits=None) as tg:
+        populate(tg)
+        tg.fail_next("getChatMember", error_code=500)
+        rig = await open_rig(tg, telegram_config(example_config, tmp_path / "desk.db", tg), detector)
+        try:
+            assert "could not check the staff group" in caplog.text
+            tg.user_sends(ALICE, "The export button does nothing")
+            await rig.settle()
+            assert len(tg.topics(STAFF)) == 1  # working as usual
+        finally:
+            await rig.close()
+
+
 # -- restarts ------------------------------------------------------------------------------------
 
 

@@ -61,6 +61,9 @@ async def publish_menus(bot: Bot, staff_chat_id: int | None) -> None:
 
 
 async def check_staff_group(bot: Bot, me: User, chat_id: int) -> None:
+    """Refuses to start on a group that is set up wrongly. A check Telegram cannot answer
+    right now (a 5xx, a Bot API server without the method) proves nothing either way: the
+    desk starts, and says so."""
     key = f"telegram.staff_chat_id {chat_id}"
     try:
         chat = await bot.get_chat(chat_id)
@@ -70,6 +73,9 @@ async def check_staff_group(bot: Bot, me: User, chat_id: int) -> None:
             f"{key}: Telegram says \u201c{exc.message}\u201d — add @{me.username} to the staff group, and check the id "
             "(a supergroup's id starts with -100; docs/telegram.md shows how to find it)"
         ) from exc
+    except TelegramAPIError as exc:
+        log.warning("%s: could not check the staff group (%s); starting without the check", key, exc)
+        return
     if not chat.is_forum:
         raise TelegramSetupError(
             f"{key}: \u201c{chat.title}\u201d is not a forum — open the group's settings → Topics and turn them on "
