@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from bot import texts
+from bot.config import EngineerConfig
 from bot.domain import Attachment, Direction, EventType, Message, Priority, Status, Ticket
 from bot.notify import message_text
 from bot.outbound import Button, SourceRef
 from bot.services import Services
 from bot.work import Work
-from routing.assign import Assignment, Decision
+from routing.assign import Assignment, Decision, Queued
 from routing.durations import format_duration
 
 Loads = Mapping[str, tuple[int, datetime | None]]
@@ -62,6 +63,7 @@ def set_assignee(
 ) -> None:
     previous = ticket.assignee
     if previous == engineer_id:
+        ticket.pickup_at = None  # an escalation held by its assignee found nobody else
         return
     engineer = s.directory.engineer(engineer_id)
     if engineer is None:
@@ -190,5 +192,28 @@ def escalate(
     ticket.escalation_level += 1
     why = "; ".join(filter(None, (reason, *decision.reasons)))
     work.log(ticket, EventType.ESCALATED, actor, why, old_tier=old_tier, new_tier=decision.tier, area=area)
-    apply_decision(s, work, ticket, decision, actor)
+    route_or_hold(s, work, ticket, decision, actor)
     return decision
+
+
+def route_or_hold(s: Services, work: Work, ticket: Ticket, decision: Decision, actor: str) -> None:
+    """An escalated ticket whose new tier has nobody on duty stays with the engineer who has
+    it until someone of that tier comes on (at `pickup_at`), instead of going back to the
+    queue: a P1 at night must never be left with nobody."""
+    holder = s.directory.engineer(ticket.assignee)
+    if isinstance(decision, Assignment) or holder is None:
+        apply_decision(s, work, ticket, decision, actor)
+        return
+    hold(s, work, ticket, holder, decision, actor)
+
+
+def hold(s: Services, work: Work, ticket: Ticket, holder: EngineerConfig, decision: Queued, actor: str) -> None:
+    ticket.pickup_at = decision.pickup_at
+    reason = "; ".join(decision.reasons)
+    work.log(ticket, EventType.QUEUED, actor, f"{reason}; stays with {holder.name} until then",
+             pickup_at=decision.pickup_at.isoformat(), holder=holder.id)
+    work.send(*s.notifier.held(ticket, holder, decision))
+    if decision.alert_lead:
+        work.send(*s.notifier.nobody_on_duty(ticket, decision, holder))
+        work.log(ticket, EventType.LEAD_ALERTED, "desk", f"nobody of the new tier on duty; {holder.name} keeps it")
+    work.send(*s.notifier.header(ticket))

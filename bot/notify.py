@@ -6,7 +6,7 @@ from `bot/texts.py` in the reader's language; engineers read their first languag
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from bot import texts
@@ -31,8 +31,9 @@ def message_text(message: Message) -> str:
 
 
 class Notifier:
-    def __init__(self, directory: Directory) -> None:
+    def __init__(self, directory: Directory, tier_names: Mapping[str, str]) -> None:
         self._directory = directory
+        self._tier_names = tier_names
 
     # -- building blocks ---------------------------------------------------------------------
 
@@ -162,6 +163,15 @@ class Notifier:
         out = self.to_engineer(engineer, "notice", body, ticket=ticket)
         return [] if out is None else [out]
 
+    def held(self, ticket: Ticket, engineer: EngineerConfig, decision: Queued) -> list[Outbound]:
+        lang = self.engineer_language(engineer)
+        body = texts.text(
+            "held_you", lang, ticket=ticket.display_id, tier=self._tier_names.get(decision.tier, decision.tier),
+            pickup=texts.when(decision.pickup_at, engineer.timezone, lang), reason="; ".join(decision.reasons),
+        )
+        out = self.to_engineer(engineer, "notice", body, ticket=ticket, buttons=self.staff_buttons(ticket, lang))
+        return [] if out is None else [out]
+
     def leads(self, ticket: Ticket | None, kind: str, text_by_language: dict[str, str] | str) -> list[Outbound]:
         found = []
         for lead in self._directory.leads():
@@ -172,16 +182,21 @@ class Notifier:
                 found.append(out)
         return found
 
-    def nobody_on_duty(self, ticket: Ticket, decision: Queued) -> list[Outbound]:
+    def nobody_on_duty(
+        self, ticket: Ticket, decision: Queued, holder: EngineerConfig | None = None,
+    ) -> list[Outbound]:
+        """To the leads: nobody can take the ticket — or, with a `holder`, nobody of the tier
+        it was escalated to, so the holder keeps it meanwhile."""
         org = self._directory.organisation(ticket.org_id)
         found = []
         for lead in self._directory.leads():
             lang = self.engineer_language(lead)
             body = texts.text(
-                "queued_nobody", lang, ticket=ticket.display_id,
+                "queued_nobody" if holder is None else "held_nobody", lang, ticket=ticket.display_id,
                 org=org.name if org else (ticket.customer_name or ticket.customer),
                 priority=ticket.priority.name, lang=ticket.language,
                 pickup=texts.when(decision.pickup_at, lead.timezone, lang), reason="; ".join(decision.reasons),
+                tier=self._tier_names.get(decision.tier, decision.tier), holder=holder.name if holder else "",
             )
             out = self.to_engineer(lead, "alert", body, ticket=ticket, buttons=self.staff_buttons(ticket, lang))
             if out is not None:

@@ -104,11 +104,12 @@ async def _update(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
 
 
 async def _pickup(s: Services, work: Work, ticket: Ticket, _: Row) -> None:
-    """A queued ticket's local shift has started: route it again."""
-    if ticket.assignee is not None:
+    """A queued ticket's local shift has started, or an escalated one's new tier comes on
+    duty: route it again (an escalation still held stays held)."""
+    if ticket.pickup_at is None:
         return
     loads = await s.store.loads()
-    actions.apply_decision(s, work, ticket, s.router.assign(ticket, loads, work.now), "desk")
+    actions.route_or_hold(s, work, ticket, s.router.assign(ticket, loads, work.now), "desk")
 
 
 async def _autoclose(s: Services, work: Work, ticket: Ticket, _: Row) -> None:

@@ -38,7 +38,7 @@ class Services:
         sla = SlaBook(cfg, build_calendars(cfg))
         return cls(
             cfg=cfg, store=store, clock=clock, directory=directory, sla=sla,
-            router=Router(cfg, directory, sla, detector), notifier=Notifier(directory),
+            router=Router(cfg, directory, sla, detector), notifier=Notifier(directory, cfg.routing.tier_names),
         )
 
     def work(self) -> Work:

@@ -101,6 +101,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{ticket} · {org} · {priority} · {lang}: nobody can take it now — queued until {pickup}. Please assign someone.\n{reason}",
         "ru": "{ticket} · {org} · {priority} · {lang}: сейчас некому взять — в очереди до {pickup}. Назначьте, пожалуйста, исполнителя.\n{reason}",
     },
+    "held_you": {
+        "en": "{ticket} is escalated to {tier}, but nobody there is on duty until {pickup}: it stays with you until then.\n{reason}",
+        "ru": "{ticket} эскалировано ({tier}), но там никого нет на смене до {pickup}: до тех пор обращение остаётся на вас.\n{reason}",
+    },
+    "held_nobody": {
+        "en": "{ticket} · {org} · {priority} · {lang}: escalated to {tier}, but nobody there is on duty until {pickup}; {holder} keeps it until then. Reassign it if it cannot wait.\n{reason}",
+        "ru": "{ticket} · {org} · {priority} · {lang}: эскалировано ({tier}), но там никого нет на смене до {pickup}; до тех пор обращение у {holder}. Переназначьте, если ждать нельзя.\n{reason}",
+    },
     "unassigned_you": {
         "en": "{ticket} is no longer yours: {reason}",
         "ru": "{ticket} больше не на вас: {reason}",

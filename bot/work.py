@@ -86,7 +86,7 @@ class Work:
     def timers(self, ticket: Ticket) -> dict[str, list[Deadline]]:
         """Every timer a ticket in this state should have: the SLA clocks, and its lifecycle."""
         found = self._sla.schedule(ticket, self.now)
-        pickup = ticket.pickup_at if ticket.is_open and ticket.assignee is None else None
+        pickup = ticket.pickup_at if ticket.is_open else None
         found[PICKUP] = [] if pickup is None else [Deadline(PICKUP, BREACH, pickup, pickup)]
         closes = (
             ticket.resolved_at + self._reopen_within

@@ -388,6 +388,18 @@ class PostgresStore:
             list(clocks), limit,
         )
 
+    async def passed_targets(self, clocks: tuple[str, ...], statuses: tuple[str, ...], limit: int) -> list[Row]:
+        """The latest breach target already passed of each SLA clock, of tickets in these
+        statuses, earliest first: what the queue shows as overdue."""
+        return await self._all(
+            "SELECT d.ticket_id, d.clock, max(d.target_at) AS target_at FROM deadlines d "
+            "JOIN tickets t ON t.id = d.ticket_id "
+            "WHERE d.fired_at IS NOT NULL AND d.stage = 100 AND d.clock = ANY($1::text[]) "
+            "AND t.status = ANY($2::text[]) "
+            "GROUP BY d.ticket_id, d.clock ORDER BY target_at, d.ticket_id, d.clock LIMIT $3",
+            list(clocks), list(statuses), limit,
+        )
+
     async def overrides(self, ending_after: datetime) -> list[Row]:
         return await self._all("SELECT * FROM overrides WHERE end_at > $1 ORDER BY id", ending_after)
 

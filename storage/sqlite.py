@@ -306,6 +306,19 @@ class SqliteStore:
             (*clocks, limit),
         )
 
+    async def passed_targets(self, clocks: tuple[str, ...], statuses: tuple[str, ...], limit: int) -> list[Row]:
+        """The latest breach target already passed of each SLA clock, of tickets in these
+        statuses, earliest first: what the queue shows as overdue."""
+        return await self._run(
+            _all,
+            "SELECT d.ticket_id, d.clock, max(d.target_at) AS target_at FROM deadlines d "
+            "JOIN tickets t ON t.id = d.ticket_id "
+            f"WHERE d.fired_at IS NOT NULL AND d.stage = 100 AND d.clock IN ({', '.join('?' * len(clocks))}) "
+            f"AND t.status IN ({', '.join('?' * len(statuses))}) "
+            "GROUP BY d.ticket_id, d.clock ORDER BY target_at, d.ticket_id, d.clock LIMIT ?",
+            (*clocks, *statuses, limit),
+        )
+
     async def overrides(self, ending_after: datetime) -> list[Row]:
         return await self._run(
             _all, "SELECT * FROM overrides WHERE end_at > ? ORDER BY id", (encode_time(ending_after),)

@@ -3,8 +3,12 @@ and the event log each action leaves."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
+from bot.commands.core import CUSTOMERS, LEADS, REGISTRY
+from bot.config import Config
 from bot.domain import EventType, Priority, Status
 from bot.outbound import Audience, Button
 
@@ -81,6 +85,29 @@ async def test_escalate_by_area_and_the_ladder(desk: Desk) -> None:
     assert reply.ok and (await desk.ticket(tid)).assignee == "sergey"
     reply = await desk.local.command(LEAD, f"escalate T-{tid}")
     assert not reply.ok and "top of the escalation ladder" in reply.text
+
+
+async def test_an_engineer_escalates_their_own_ticket_from_the_ping(desk: Desk) -> None:
+    tid = await _ticket(desk, "Не сходится отчёт по НДС")
+    owner = (await desk.ticket(tid)).assignee
+    owner_chat, other_chat = (ANNA, DMITRY) if owner == "anna" else (DMITRY, ANNA)
+    [ping] = [m for m in desk.local.to(owner_chat) if m.kind == "ping"]
+    [button] = [b for b in ping.buttons if b.action == "escalate"]
+    before = await desk.events(tid)
+
+    for who in (other_chat, CUSTOMER):  # someone else's ticket; a customer
+        refused = await desk.local.press(who, button.data)
+        assert not refused.ok
+    refused = await desk.local.press(other_chat, button.data)
+    assert refused.text.startswith(f"T-{tid} не на вас: инженер эскалирует свои обращения")
+    assert await desk.events(tid) == before and (await desk.ticket(tid)).tier == "l1"
+
+    reply = await desk.local.press(owner_chat, button.data)
+    assert reply.ok
+    ticket = await desk.ticket(tid)
+    assert ticket.tier == "ee" and ticket.assignee not in (owner, None)
+    row = [r for r in await desk.store.events(tid) if r["type"] == EventType.ESCALATED][0]
+    assert row["actor"] == owner
 
 
 async def test_priority_change_moves_the_deadlines(desk: Desk) -> None:
@@ -196,6 +223,28 @@ async def test_views_queue_oncall_ticket_sla(desk: Desk) -> None:
     assert "1 tickets" in (await desk.local.command(LEAD, "sla today")).text
 
 
+async def test_an_overdue_ticket_heads_the_queue_until_its_clock_is_met(desk: Desk, example_config: Config) -> None:
+    """Assigned but past its first-response target: a lead must see it, on top, as overdue."""
+    quiet = await _ticket(desk, "Как выгрузить справочник?")
+    late = await _ticket(desk, "Hello, how do I add a user?", user=OTHER_CUSTOMER)  # premium: 15 minutes
+    desk.clock.advance(timedelta(minutes=20))
+    await desk.desk.fire_due()
+    await desk.deliver()
+
+    lines = (await desk.local.command(LEAD, "queue")).text.splitlines()
+    assert lines[1].startswith(f"T-{late} ·") and "OVERDUE since" in lines[1]
+    assert not any(line.startswith(f"T-{quiet} ·") for line in lines)  # assigned, hours to go
+    assignee = (await desk.ticket(late)).assignee
+    assert assignee is not None
+    [chat] = [i.split(":")[1] for e in example_config.engineers if e.id == assignee
+              for i in e.identities if i.startswith("telegram:")]
+    assert "OVERDUE since" in (await desk.local.command(chat, "mine")).text
+
+    await desk.local.say(chat, "Hi! Settings → Users → Add.", chat="staff", thread=desk.local.thread_of(late, "staff"))
+    assert (await desk.ticket(late)).first_response_at is not None
+    assert f"T-{late}" not in (await desk.local.command(LEAD, "queue")).text
+
+
 async def test_override_puts_someone_on_duty_now(desk: Desk) -> None:
     desk.clock.advance(timedelta(hours=12))  # 23:00: no Russian speaker on duty
     reply = await desk.local.command(LEAD, "override @dmitry now +4h")
@@ -225,3 +274,22 @@ async def test_reply_in_chat_goes_through_the_outbox(desk: Desk) -> None:
     replies = [m for m in desk.local.to(CUSTOMER) if m.kind == "command_reply"]
     assert [m.recipient.audience for m in replies] == [Audience.CUSTOMER]
     assert replies[0].text == "У вас нет открытых обращений."
+
+
+
+def test_docs_list_every_command_for_the_roles_that_may_use_it() -> None:
+    """docs/commands.md is what people read: it must not miss a command or misplace one."""
+    doc = (Path(__file__).parent.parent / "docs" / "commands.md").read_text(encoding="utf-8")
+    listed: dict[str, set[str]] = {}
+    for part in doc.split("\n## ")[1:]:
+        title, body = part.split("\n", 1)
+        cells = [line.split("|")[1] for line in body.splitlines() if line.startswith("| `")]
+        listed[title] = {name for cell in cells for name in re.findall(r"`(\w+)", cell)}
+    for spec in REGISTRY.values():
+        if spec.roles & CUSTOMERS:
+            assert spec.name in listed["Customers"], spec.name
+        elif spec.roles <= LEADS:
+            assert spec.name in listed["Team leads"], spec.name
+        else:
+            assert spec.name in listed["Engineers (and leads)"], spec.name
+    assert set().union(*listed.values()) == set(REGISTRY)

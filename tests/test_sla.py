@@ -18,6 +18,7 @@ from .conftest import MSK, TUESDAY_11, Desk, open_desk
 ROMASHKA = "200001"  # warranty: 8 working hours first response, 40 resolution, Mon–Fri 09–18 Moscow
 ACME = "200004"  # premium: 15 minutes, 24/7
 POLBANK = "200003"  # 24x7 plan, Polish
+NIGHT_CHATS = {"john": "100005", "priya": "100006"}  # the night rotation's chats
 
 
 def _utc(text: str, tz: ZoneInfo = MSK) -> datetime:
@@ -237,3 +238,44 @@ async def test_only_a_human_answer_to_the_customer_is_a_first_response(desk: Des
     assert "first_response" not in await _targets(desk, tid)
     directions = [m["direction"] for m in await desk.store.messages(tid)]
     assert directions == ["customer", "note", "note", "engineer"]
+
+
+async def test_a_night_breach_escalation_stays_with_its_engineer_until_the_next_tier_comes_on(
+    tmp_path: Path, example_config: Config, detector: LanguageDetector,
+) -> None:
+    """No escalation engineer works at night: the premium ticket must not drop back into
+    the queue with nobody on it. It stays with the night engineer, the lead is alerted, and
+    the first escalation engineer on duty gets it in the morning."""
+    desk = await open_desk(example_config, tmp_path / "n.db", detector, _utc("2026-11-25T06:50"))
+    try:
+        tid = (await desk.local.say(ACME, "How do I add a user to the warehouse module?")).ticket_id
+        night = (await desk.ticket(tid)).assignee
+        assert night in ("john", "priya")
+        await desk.deliver()
+
+        desk.clock.advance(timedelta(minutes=15))
+        await desk.desk.fire_due()
+        await desk.deliver()
+        ticket = await desk.ticket(tid)
+        assert (ticket.tier, ticket.assignee) == ("ee", night)
+        held = [r for r in await desk.store.events(tid) if r["type"] == EventType.QUEUED]
+        assert len(held) == 1 and held[0]["data"]["holder"] == night
+        assert "stays with" in held[0]["reason"]
+        notices = [m.text for m in desk.local.to(NIGHT_CHATS[night]) if m.kind == "notice"]
+        assert len(notices) == 1 and "it stays with you until" in notices[0]
+        [alert] = [m.text for m in desk.local.to("100011") if m.kind == "alert"]  # the lead, in Russian
+        assert "эскалировано (Escalation engineers), но там никого нет на смене" in alert
+
+        desk.clock.set(datetime.fromisoformat(held[0]["data"]["pickup_at"]) - timedelta(minutes=1))
+        await desk.desk.fire_due()
+        assert (await desk.ticket(tid)).assignee == night  # not a minute early
+        desk.clock.advance(timedelta(minutes=1))  # the first escalation engineer's shift starts
+        await desk.desk.fire_due()
+        await desk.deliver()
+        ticket = await desk.ticket(tid)
+        assert ticket.tier == "ee" and ticket.pickup_at is None
+        assert next(e.tier for e in example_config.engineers if e.id == ticket.assignee) == "ee"
+        assert any("no longer yours" in m.text for m in desk.local.to(NIGHT_CHATS[night]))
+    finally:
+        await desk.close()
+

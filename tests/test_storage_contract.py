@@ -568,6 +568,30 @@ async def test_due_deadlines_next_due_and_open_targets(store: Store) -> None:
     assert await store.open_targets((), 10) == []
 
 
+async def test_passed_targets_of_open_tickets(store: Store) -> None:
+    fr, res = "first_response", "resolution"
+    await store.commit(ChangeSet(tickets=[ticket(1001), ticket(1002), ticket(1003, status="resolved")], deadlines={
+        (1001, fr): [deadline(1001, fr, 80, at(40), at(32)), deadline(1001, fr, 100, at(40))],
+        (1001, res): [deadline(1001, res, 100, at(300))],
+        (1002, res): [deadline(1002, res, 100, at(20))],
+        (1003, fr): [deadline(1003, fr, 100, at(10))],
+    }))
+    assert await store.passed_targets((fr, res), ("assigned",), 10) == []
+    fired = {(d["ticket_id"], d["clock"], d["stage"]): d["id"] for d in await store.due_deadlines(at(50), 10)}
+    await store.commit(ChangeSet(fired=[(i, at(50)) for i in fired.values()]))
+    # A re-targeted clock (a priority change) keeps its fired rows: the latest passed one counts.
+    await store.commit(ChangeSet(deadlines={(1002, res): [deadline(1002, res, 100, at(30))]}))
+    await store.commit(ChangeSet(fired=[(d["id"], at(50)) for d in await store.due_deadlines(at(50), 10)]))
+
+    passed = await store.passed_targets((fr, res), ("assigned", "in_progress"), 10)
+    assert passed == [
+        {"ticket_id": 1002, "clock": res, "target_at": at(30)},
+        {"ticket_id": 1001, "clock": fr, "target_at": at(40)},
+    ]  # not 1001's 80 % warning, nor the resolved ticket, nor a target still ahead
+    assert await store.passed_targets((res,), ("assigned",), 10) == passed[:1]
+    assert await store.passed_targets((fr, res), ("assigned",), 1) == passed[:1]
+
+
 # -- queries ---------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Team-lead commands: reassign, escalate, priority, override, pause, resume.
 
-(`close` is shared with customers and lives with them; the read-only views are in staff.)
+(`close` is shared with customers and lives with them; the read-only views are in staff.
+Engineers may escalate too — their own tickets: the night engineer's Escalate button.)
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import actions, texts
-from bot.commands.core import LEADS, CommandError, Ctx, command
+from bot.commands.core import LEADS, STAFF, CommandError, Ctx, command
 from bot.commands.texts import say
 from bot.domain import Priority, Status
 from bot.records import override_to_row
@@ -40,13 +41,15 @@ async def reassign(ctx: Ctx) -> str:
     return say("reassigned", ctx.lang, ticket=ticket.display_id, name=engineer.name)
 
 
-@command("escalate", roles=LEADS, usage="escalate T-1042 [tier] [area] [reason]",
+@command("escalate", roles=STAFF, usage="escalate T-1042 [tier] [area] [reason]",
          summary=_lead_summary("to the next tier (escalation engineers, sustained engineering)",
                                "на следующую линию поддержки"))
 async def escalate(ctx: Ctx) -> str:
     ticket = await ctx.ticket_arg()
     if ticket.status == Status.CLOSED:
         raise CommandError("ticket_closed", ticket=ticket.display_id)
+    if ctx.role not in LEADS and (ctx.engineer is None or ticket.assignee != ctx.engineer.id):
+        raise CommandError("escalate_own", ticket=ticket.display_id)
     roster = ctx.s.router.roster
     tier = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in roster.tiers else None
     skills = {s for e in roster.engineers.values() for s in e.skills}

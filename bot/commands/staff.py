@@ -103,18 +103,20 @@ async def handover(ctx: Ctx) -> str:
          summary=_staff_summary("unassigned and at-risk tickets, by deadline", "неназначенные и под угрозой"))
 async def queue(ctx: Ctx) -> str:
     targets = await _targets(ctx)
-    soon = {tid for tid, at in targets.items() if at <= ctx.now + AT_RISK}
     rows = await ctx.s.store.tickets(TicketQuery(statuses=OPEN, unassigned=True, limit=200))
     tickets = {r["id"]: ticket_from_row(r) for r in rows}
+    soon = {tid for tid, clocks in targets.items() if min(clocks.values()) <= ctx.now + AT_RISK}
     for tid in soon - tickets.keys():
         row = await ctx.s.store.ticket(tid)
-        if row is not None and row["status"] in OPEN:
-            tickets[tid] = ticket_from_row(row)
+        if row is None or row["status"] not in OPEN:
+            continue
+        ticket = ticket_from_row(row)
+        target = _target(ticket, targets)
+        if target is not None and target <= ctx.now + AT_RISK:
+            tickets[tid] = ticket
     if not tickets:
         return say("queue_none", ctx.lang)
-    far = datetime.max.replace(tzinfo=ctx.now.tzinfo)
-    ordered = sorted(tickets.values(), key=lambda t: (targets.get(t.id, far), t.priority))
-    return "\n".join([say("queue_head", ctx.lang), *(_line(ctx, t, targets.get(t.id)) for t in ordered)])
+    return "\n".join([say("queue_head", ctx.lang), *_ordered(ctx, list(tickets.values()), targets)])
 
 
 @command("ticket", roles=STAFF, usage="ticket T-1042", changes=False,
@@ -191,31 +193,58 @@ async def sla(ctx: Ctx) -> str:
     return f"SLA {period}: {summary(report)}"
 
 
-async def _targets(ctx: Ctx) -> dict[int, datetime]:
-    found: dict[int, datetime] = {}
-    for row in await ctx.s.store.open_targets((FIRST_RESPONSE, RESOLUTION), 1000):
-        found.setdefault(row["ticket_id"], row["target_at"])
+Targets = dict[int, dict[str, datetime]]
+
+
+async def _targets(ctx: Ctx) -> Targets:
+    """Each open ticket's SLA targets by clock: the pending one, else the last one passed
+    (a breached clock stays overdue until it is met, and belongs at the top of the queue)."""
+    clocks = (FIRST_RESPONSE, RESOLUTION)
+    found: Targets = {}
+    for row in await ctx.s.store.open_targets(clocks, 1000):
+        found.setdefault(row["ticket_id"], {}).setdefault(row["clock"], row["target_at"])
+    for row in await ctx.s.store.passed_targets(clocks, OPEN, 1000):
+        found.setdefault(row["ticket_id"], {}).setdefault(row["clock"], row["target_at"])
     return found
 
 
-async def _by_deadline(ctx: Ctx, query: TicketQuery, *, detail: bool = False) -> list[str]:
-    tickets = [ticket_from_row(r) for r in await ctx.s.store.tickets(query)]
-    targets = await _targets(ctx)
+def _target(t: Ticket, targets: Targets) -> datetime | None:
+    """The ticket's next deadline among the clocks still running: a first response already
+    given, or a resolution clock paused while the customer is asked, is not a deadline."""
+    running = {
+        clock: at for clock, at in targets.get(t.id, {}).items()
+        if (clock != FIRST_RESPONSE or t.first_response_at is None)
+        and (clock != RESOLUTION or t.status != Status.WAITING_CUSTOMER)
+    }
+    return min(running.values(), default=None)
+
+
+def _ordered(ctx: Ctx, tickets: list[Ticket], targets: Targets, *, detail: bool = False) -> list[str]:
     far = datetime.max.replace(tzinfo=ctx.now.tzinfo)
-    tickets.sort(key=lambda t: (targets.get(t.id, far), t.priority))
+    due = {t.id: _target(t, targets) for t in tickets}
     lines = []
-    for t in tickets:
-        line = _line(ctx, t, targets.get(t.id))
+    for t in sorted(tickets, key=lambda t: (due[t.id] or far, t.priority)):
+        line = _line(ctx, t, due[t.id])
         if detail and t.last_customer_at:
             line += f" · customer wrote {texts.when(t.last_customer_at, ctx.tz, ctx.lang)}"
         lines.append(line)
     return lines
 
 
+async def _by_deadline(ctx: Ctx, query: TicketQuery, *, detail: bool = False) -> list[str]:
+    tickets = [ticket_from_row(r) for r in await ctx.s.store.tickets(query)]
+    return _ordered(ctx, tickets, await _targets(ctx), detail=detail)
+
+
 def _line(ctx: Ctx, t: Ticket, target: datetime | None) -> str:
     org = ctx.s.directory.organisation(t.org_id)
     who = org.name if org else (t.customer_name or t.customer)
     where = t.assignee or (f"queued until {texts.when(t.pickup_at, ctx.tz, ctx.lang)}" if t.pickup_at else "unassigned")
-    due = f" · due {texts.when(target, ctx.tz, ctx.lang)}" if target else ""
+    if target is None:
+        due = ""
+    elif target <= ctx.now:
+        due = f" · OVERDUE since {texts.when(target, ctx.tz, ctx.lang)}"
+    else:
+        due = f" · due {texts.when(target, ctx.tz, ctx.lang)}"
     return (f"{t.display_id} · {t.priority.name} · {t.language} · {who} · {t.status.value} · {where}{due}"
             f" · {t.subject[:50]}")

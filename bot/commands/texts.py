@@ -49,6 +49,13 @@ COMMAND_TEXTS: dict[str, dict[str, str]] = {
         "pl": "{ticket} nie jest Twoim zgłoszeniem.",
         "da": "{ticket} er ikke din henvendelse.",
     },
+    "escalate_own": {
+        "en": "{ticket} is not yours: an engineer escalates their own tickets, a team lead any. Nothing was changed.",
+        "ru": "{ticket} не на вас: инженер эскалирует свои обращения, руководитель смены — любые. Ничего не изменено.",
+        "uk": "{ticket} не на вас: інженер ескалює свої звернення, керівник зміни — будь-які. Нічого не змінено.",
+        "pl": "{ticket} nie jest Twoje: inżynier eskaluje swoje zgłoszenia, kierownik zmiany — każde. Nic nie zostało zmienione.",
+        "da": "{ticket} er ikke din: en tekniker eskalerer sine egne henvendelser, en teamleder alle. Intet er ændret.",
+    },
     "ticket_closed": {
         "en": "{ticket} is closed.",
         "ru": "Обращение {ticket} закрыто.",
