@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.config import Config, ConfigError, check_secrets, load_config
 from routing.durations import parse_duration
@@ -121,6 +122,13 @@ async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: i
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        if not await app.store.claim_runner():
+            print(
+                f"dutydesk: another dutydesk is already running on this database ({_where(cfg.storage.url)}); "
+                "stop it first — two would send every message twice",
+                file=sys.stderr,
+            )
+            return 1
         try:
             await app.start()
         except ConfigError:
@@ -134,6 +142,14 @@ async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: i
     finally:
         await app.stop()
     return 0
+
+
+def _where(url: str) -> str:
+    """The database, named without the password a PostgreSQL URL may carry."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return url
+    return f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}{parts.path}"
 
 
 def _check_config(args: argparse.Namespace) -> int:

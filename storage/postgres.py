@@ -209,6 +209,7 @@ class PostgresStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._runner: asyncpg.Connection | None = None
 
     @classmethod
     async def open(cls, url: str) -> PostgresStore:
@@ -224,7 +225,24 @@ class PostgresStore:
         return cls(pool)
 
     async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.execute("SELECT pg_advisory_unlock_all()")
+            await self._pool.release(self._runner)
+            self._runner = None
         await self._pool.close()
+
+    async def claim_runner(self) -> bool:
+        """A session advisory lock, keyed by the schema the desk's tables live in, held on
+        a connection of its own: PostgreSQL drops it when that session ends, so a process
+        that dies leaves no stale claim behind."""
+        if self._runner is not None:
+            return True
+        conn = await self._pool.acquire()
+        if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('dutydesk:' || current_schema()))"):
+            self._runner = conn
+            return True
+        await self._pool.release(conn)
+        return False
 
     # -- the desk's units of work -------------------------------------------------------
 

@@ -10,13 +10,14 @@ writers add no throughput, only lock waits.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import aiosqlite
 
@@ -131,9 +132,11 @@ def sqlite_path(url: str) -> str:
 class SqliteStore:
     """The desk's SQLite database. Create with `await SqliteStore.open(url)`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
         self._db = db
+        self._path = path
         self._checkpointer: _Checkpointer | None = None
+        self._runner_lock: IO[bytes] | None = None
 
     @classmethod
     async def open(cls, url: str) -> SqliteStore:
@@ -142,7 +145,7 @@ class SqliteStore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, once per unit of work.
         db = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
-        store = cls(db)
+        store = cls(db, path)
         await store._run(_prepare)
         if path != ":memory:":
             # WAL checkpoints off the writer's thread: automatic ones run inside a commit
@@ -162,7 +165,26 @@ class SqliteStore:
     async def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
+        if self._runner_lock is not None:
+            self._runner_lock.close()  # releases the lock
+            self._runner_lock = None
         await self._db.close()
+
+    async def claim_runner(self) -> bool:
+        """An exclusive lock on `<database>.run.lock`: the system drops it when the process
+        ends, however it ends, so a crash never leaves a stale claim behind."""
+        if self._runner_lock is not None:
+            return True
+        if self._path == ":memory:":
+            return True
+        handle = open(f"{self._path}.run.lock", "ab")  # noqa: SIM115 - held until close()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._runner_lock = handle
+        return True
 
     # -- the desk's units of work -------------------------------------------------------
 

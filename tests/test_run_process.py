@@ -2,7 +2,8 @@
 
 What a deployment does: a config file, secrets in the environment, one process. A customer
 writes on Telegram, the ticket gets its forum topic, an engineer answers from Slack's triage
-thread and the customer reads the answer; SIGTERM stops it cleanly.
+thread and the customer reads the answer; a second process on the same database is refused;
+SIGTERM stops it cleanly.
 """
 
 from __future__ import annotations
@@ -106,6 +107,12 @@ async def test_dutydesk_run_serves_both_messengers_and_stops_on_sigterm(
     )
     try:
         await tg.wait_for(lambda t: bool(t.commands_for()), timeout=60)  # started: menus published
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        refused = (await asyncio.wait_for(second.communicate(), timeout=60))[0].decode(errors="replace")
+        assert second.returncode == 1 and "another dutydesk is already running on this database" in refused
         tg.user_sends(IVAN, "Добрый день! Не выгружается отчёт по продажам.")
         topic = await tg.wait_for(lambda t: next(iter(t.topics(STAFF)), None), timeout=20)
         assert topic["name"].startswith("T-1001 · Romashka LLC · P")

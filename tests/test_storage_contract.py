@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pytest
 
+from storage import open_store
 from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
 from storage.sqlite import SqliteStore
 
@@ -109,6 +110,7 @@ async def postgres_schema(url: str, **settings: str) -> AsyncIterator[str]:
 class Backend:
     store: Store
     execute: Callable[[str], Awaitable[None]]  # SQL through a connection of its own, beside the store
+    url: str  # for a second store on the same database
 
 
 @asynccontextmanager
@@ -123,7 +125,7 @@ async def sqlite_backend(path: Path) -> AsyncIterator[Backend]:
             conn.close()
 
     try:
-        yield Backend(store, execute)
+        yield Backend(store, execute, f"sqlite:///{path}")
     finally:
         await store.close()
 
@@ -146,7 +148,7 @@ async def postgres_backend(url: str) -> AsyncIterator[Backend]:
                 await conn.close()
 
         try:
-            yield Backend(store, execute)
+            yield Backend(store, execute, schema_url)
         finally:
             await store.close()
 
@@ -590,6 +592,18 @@ async def test_passed_targets_of_open_tickets(store: Store) -> None:
     ]  # not 1001's 80 % warning, nor the resolved ticket, nor a target still ahead
     assert await store.passed_targets((res,), ("assigned",), 10) == passed[:1]
     assert await store.passed_targets((fr, res), ("assigned",), 1) == passed[:1]
+
+
+async def test_one_runner_per_database(backend: Backend) -> None:
+    """A second desk on the same database is refused until the first one closes."""
+    first, second = await open_store(backend.url), await open_store(backend.url)
+    try:
+        assert await first.claim_runner() and await first.claim_runner()  # idempotent
+        assert not await second.claim_runner()
+        await first.close()
+        assert await second.claim_runner()
+    finally:
+        await second.close()
 
 
 # -- queries ---------------------------------------------------------------------------------
