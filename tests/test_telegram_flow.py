@@ -347,6 +347,21 @@ async def test_edited_message_is_stored_and_shown_to_staff(rig: Rig) -> None:
         last.text or "")
 
 
+async def test_an_anonymous_admin_in_a_topic_is_told_and_nothing_reaches_the_customer(rig: Rig) -> None:
+    tg = rig.tg
+    tg.user_sends(ALICE, "The export button does nothing")
+    await rig.settle()
+    topic = await rig.topic(1001)
+    before = len(rig.to(ALICE))
+    posted = tg.anonymous_admin_sends(STAFF, "We are on it", thread_id=topic)
+    await rig.settle()
+
+    assert [m["direction"] for m in await rig.messages(1001)] == [Direction.CUSTOMER]
+    assert len(rig.to(ALICE)) == before  # nothing relayed as if someone had answered
+    hint = rig.to(STAFF, topic)[-1]
+    assert hint.reply_to == posted["message_id"] and "Remain anonymous" in (hint.text or "")
+
+
 async def test_album_is_one_message_with_every_photo(rig: Rig) -> None:
     tg = rig.tg
     captions = ["Скриншоты ошибки при оплате", None, None]

@@ -112,3 +112,12 @@ def test_press_carries_the_message_place_and_a_key() -> None:
                                         "data": "dd:take:1001:"})
     assert translate.press(old).conversation == ConversationRef("telegram", str(FORUM["id"]), None)  # type: ignore[union-attr]
     assert translate.press(CallbackQuery.model_validate({"id": "4002", "from": IVAN, "chat_instance": "1"})) is None
+
+
+def test_no_person_behind_anonymous_admins_and_channel_posts() -> None:
+    placeholder = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+    anonymous = message(chat=GROUP, text="@dutydesk_bot help", sender_chat=GROUP, **{"from": placeholder})
+    assert translate.inbound(anonymous, "dutydesk_bot", AT) is None
+    assert translate.edited(anonymous, "dutydesk_bot", AT) is None
+    assert translate.command_request(anonymous, "status") is None
+    assert translate.inbound(message(chat=GROUP, text="@dutydesk_bot help"), "dutydesk_bot", AT) is not None

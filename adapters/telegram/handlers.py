@@ -22,6 +22,11 @@ from bot.desk import Desk
 log = logging.getLogger("dutydesk.telegram")
 
 NOTE_COMMAND = "note"  # in the staff group an internal note, not a command
+# Who writes anonymously cannot be told apart from other admins, so cannot be answered.
+ANONYMOUS_HINT = (
+    "This message was sent anonymously (as the group or a channel), so it cannot be taken: "
+    "turn off \u201cRemain anonymous\u201d in your admin rights and write again."
+)
 
 
 class DeskCommand(Filter):
@@ -69,16 +74,19 @@ async def chat_moved(message: Message, desk: Desk) -> None:
     await desk.chat_moved(translate.CHANNEL, str(message.chat.id), str(message.migrate_to_chat_id))
 
 
-async def commanded(message: Message, desk: Desk, command: str) -> None:
+async def commanded(message: Message, desk: Desk, command: str, bot: Bot) -> None:
     """The desk answers through the outbox (`reply_in_chat`), paced like everything else."""
     request = translate.command_request(message, command)
-    if request is not None:
-        await desk.command(request)
+    if request is None:
+        await _nobody(bot, message)
+        return
+    await desk.command(request)
 
 
 async def wrote(message: Message, desk: Desk, me: User, bot: Bot) -> None:
     inbound = translate.inbound(message, me.username, desk.clock.now())
     if inbound is None:
+        await _nobody(bot, message)
         return
     receipt = await desk.receive(inbound)
     if receipt.reply:
@@ -98,6 +106,13 @@ async def pressed(query: CallbackQuery, desk: Desk) -> None:
         return
     reply = await desk.press(press)
     await _settle(query.answer(text=reply.text[:200], show_alert=not reply.ok))
+
+
+async def _nobody(bot: Bot, message: Message) -> None:
+    """A message with no person behind it: said so, under it, instead of dropped unseen."""
+    log.info("chat %s: message %s has no person behind it (anonymous admin or channel post); not taken",
+             message.chat.id, message.message_id)
+    await _answer(bot, message, ANONYMOUS_HINT)
 
 
 async def _answer(bot: Bot, message: Message, text: str) -> None:

@@ -90,14 +90,22 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
+def person_of(message: Message) -> User | None:
+    """Who wrote it; None when no person can be named: a channel's post, or a group admin
+    writing anonymously (Telegram then shows every such admin as one placeholder user, with
+    `sender_chat` set) — nobody the desk could tell apart, check the role of, or answer."""
+    if message.sender_chat is not None:
+        return None
+    return message.from_user
+
+
 def inbound(message: Message, bot_username: str | None, at: datetime) -> Inbound | None:
-    """None for messages nobody wrote (channel posts, anonymous admins): they have no sender
-    the desk could answer."""
-    if message.from_user is None:
+    person = person_of(message)
+    if person is None:
         return None
     return Inbound(
         conversation=conversation_of(message),
-        sender=sender_of(message.from_user),
+        sender=sender_of(person),
         text=strip_mention(message.text or message.caption or "", bot_username),
         message_id=str(message.message_id),
         at=at,
@@ -109,11 +117,12 @@ def inbound(message: Message, bot_username: str | None, at: datetime) -> Inbound
 
 
 def edited(message: Message, bot_username: str | None, at: datetime) -> Edited | None:
-    if message.from_user is None:
+    person = person_of(message)
+    if person is None:
         return None
     return Edited(
         conversation=conversation_of(message),
-        sender=sender_of(message.from_user),
+        sender=sender_of(person),
         message_id=str(message.message_id),
         text=strip_mention(message.text or message.caption or "", bot_username),
         at=at,
@@ -133,10 +142,11 @@ def command_text(text: str | None, bot_username: str | None) -> str | None:
 
 
 def command_request(message: Message, text: str) -> CommandRequest | None:
-    if message.from_user is None:
+    person = person_of(message)
+    if person is None:
         return None
     return CommandRequest(
-        sender=sender_of(message.from_user),
+        sender=sender_of(person),
         conversation=conversation_of(message),
         text=text,
         private=message.chat.type == "private",

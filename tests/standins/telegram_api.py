@@ -1390,6 +1390,22 @@ class TelegramStandIn:
             self._enqueue("message", msg)
         return copy.deepcopy(msg)
 
+    def anonymous_admin_sends(self, chat_id: int, text: str, *, thread_id: int | None = None) -> JSON:
+        """A group admin posts with "Remain anonymous" on: Telegram shows the placeholder
+        user @GroupAnonymousBot as `from` and the group itself as `sender_chat`."""
+        chat = self._chat(chat_id)
+        try:
+            thread = self._resolve_thread(chat, thread_id, None, by_bot=False)
+        except ApiError as err:
+            raise ValueError(err.description) from None
+        placeholder = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+        body = self._user_body(text, False, None, False, None, None, None)
+        msg = self._new_message(chat, placeholder, body, thread, None)
+        msg["sender_chat"] = self._chat_short(chat)
+        if self._bot_sees(chat, msg):
+            self._enqueue("message", msg)
+        return copy.deepcopy(msg)
+
     def user_command(self, user_id: int, command: str, chat_id: int | None = None, **kwargs: Any) -> JSON:
         """A user sends a command such as ``/start`` or ``/start@bot payload``."""
         if not command.startswith("/"):
