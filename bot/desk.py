@@ -79,7 +79,9 @@ class Desk:
                 return Receipt(duplicate=True)
 
     async def edit(self, msg: Edited) -> Receipt:
-        """The sender edited a message we have: the ticket shows the new text, staff see it."""
+        """The sender edited a message we have: the ticket shows the new text; staff see a
+        customer's edit, and the customer an engineer's correction (what they already read
+        cannot be changed on every platform, so the correction follows it)."""
         s = self.services
         conv = msg.conversation
         async with self._lock:
@@ -93,6 +95,8 @@ class Desk:
             ticket = ticket_from_row(ticket_row)
             work = s.work()
             text = clean_text(msg.text, s.cfg.desk.max_text, ticket.language)
+            if message.direction == Direction.NOTE:
+                text = staffside.note_text(text) or text  # kept as the note was: without its "!"
             if text == message.text:
                 return Receipt(ticket_id=ticket.id)
             work.add_message(replace(message, text=text, edited_at=work.now))
@@ -102,6 +106,8 @@ class Desk:
                 name = ticket.customer_name or ticket.customer
                 body = texts.text("edited_copy", STAFF_ROOM_LANGUAGE, name=name, text=text)
                 work.send(*s.notifier.to_rooms(ticket, "edit", body))
+            elif message.direction == Direction.ENGINEER:
+                work.send(s.notifier.to_customer(ticket, "correction", texts.text("correction", ticket.language, text=text)))
             await s.commit(work)
             return Receipt(ticket_id=ticket.id)
 

@@ -96,6 +96,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "copy": {"en": "{name}: {text}", "ru": "{name}: {text}"},
     "engineer_copy": {"en": "{name} (to customer): {text}", "ru": "{name} (клиенту): {text}"},
     "note_copy": {"en": "Note by {name}: {text}", "ru": "Заметка {name}: {text}"},
+    "correction": {
+        "en": "Correction to our previous message: {text}",
+        "ru": "Уточнение к нашему предыдущему сообщению: {text}",
+        "uk": "Уточнення до нашого попереднього повідомлення: {text}",
+        "pl": "Poprawka do naszej poprzedniej wiadomości: {text}",
+        "da": "Rettelse til vores forrige besked: {text}",
+    },
     "edited_copy": {"en": "{name} edited a message: {text}", "ru": "{name} изменил(а) сообщение: {text}"},
     "queued_nobody": {
         "en": "{ticket} · {org} · {priority} · {lang}: nobody can take it now — queued until {pickup}. Please assign someone.\n{reason}",

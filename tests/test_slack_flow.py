@@ -267,6 +267,14 @@ async def test_edit_updates_the_ticket_s_message(rig: Rig) -> None:
     shown = rig.posted(TRIAGE, await rig.thread(1001))
     assert "№2 с 1 ноября" in shown[-1].text and len(shown) == 2
 
+    engineer = ENGINEER_USER[(await rig.tickets())[0].assignee or ""]
+    _, _, answer = await slack.user_message(engineer, TRIAGE, "Проверьте склад №1.", thread_ts=await rig.thread(1001))
+    await rig.settle()
+    await slack.user_edits(engineer, TRIAGE, answer, "Проверьте склад №2.")
+    await rig.settle()
+    assert [m.text for m in slack.messages(dm)][-2:] == [
+        "Проверьте склад №1.", "Уточнение к нашему предыдущему сообщению: Проверьте склад №2."]
+
 
 # -- customers in shared channels --------------------------------------------------------------------
 

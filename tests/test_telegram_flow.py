@@ -362,6 +362,25 @@ async def test_an_anonymous_admin_in_a_topic_is_told_and_nothing_reaches_the_cus
     assert hint.reply_to == posted["message_id"] and "Remain anonymous" in (hint.text or "")
 
 
+async def test_an_engineer_s_edit_reaches_the_customer_as_a_correction(rig: Rig) -> None:
+    tg = rig.tg
+    tg.user_sends(IVAN, "Как выгрузить отчёт по продажам?")
+    await rig.settle()
+    topic, engineer = await rig.topic(1001), await rig.assignee_user(1001)
+    answer = tg.user_sends(engineer, "Меню → Отчёты → Склад.", chat_id=STAFF, thread_id=topic)
+    note = tg.user_sends(engineer, "! проверить права", chat_id=STAFF, thread_id=topic)
+    await rig.settle()
+    tg.user_edits(STAFF, answer["message_id"], "Меню → Отчёты → Продажи.")
+    tg.user_edits(STAFF, note["message_id"], "! проверить права и версию")
+    await rig.settle()
+
+    last = rig.to(IVAN)[-1]
+    assert (last.method, last.text) == ("sendMessage", "Уточнение к нашему предыдущему сообщению: Меню → Отчёты → Продажи.")
+    assert len(rig.to(IVAN)) == 3  # the acknowledgement, the answer, one correction: the note stays inside
+    texts = [m["text"] for m in await rig.messages(1001)]
+    assert texts[1:] == ["Меню → Отчёты → Продажи.", "проверить права и версию"]
+
+
 async def test_album_is_one_message_with_every_photo(rig: Rig) -> None:
     tg = rig.tg
     captions = ["Скриншоты ошибки при оплате", None, None]
