@@ -106,7 +106,7 @@ class Desk:
                 name = ticket.customer_name or ticket.customer
                 body = texts.text("edited_copy", STAFF_ROOM_LANGUAGE, name=name, text=text)
                 work.send(*s.notifier.to_rooms(ticket, "edit", body))
-            elif message.direction == Direction.ENGINEER:
+            elif message.direction == Direction.ENGINEER and not _in_customer_chat(conv, ticket.conversation):
                 work.send(s.notifier.to_customer(ticket, "correction", texts.text("correction", ticket.language, text=text)))
             await s.commit(work)
             return Receipt(ticket_id=ticket.id)
@@ -229,3 +229,8 @@ class Desk:
             work = s.work()
             work.send(s.notifier.to_engineer(lead, kind, reply.text))
             await s.commit(work)
+
+
+def _in_customer_chat(where: ConversationRef, customer: ConversationRef) -> bool:
+    """An engineer who wrote in the customer's own chat edited it in front of them."""
+    return (where.channel, where.chat_id) == (customer.channel, customer.chat_id)

@@ -301,6 +301,14 @@ async def test_shared_channel_top_level_opens_a_ticket_and_its_thread_joins(rig:
     assert [m.text for m in rig.posted(ACME_CHANNEL, asked)][-1] == "We are on it: the SAP connector is restarting."
     assert rig.top_level(ACME_CHANNEL) == []  # everything stayed in the customer's thread
 
+    # Anna is in the shared channel: she answers there, and fixes it in front of the customer.
+    _, _, direct = await slack.user_message(ANNA, ACME_CHANNEL, "ETA 15 minutes.", thread_ts=asked)
+    await rig.settle()
+    await slack.user_edits(ANNA, ACME_CHANNEL, direct, "ETA 20 minutes.")
+    await rig.settle()
+    assert (await rig.messages(1001))[-1]["text"] == "ETA 20 minutes."
+    assert not any("Correction" in m.text for m in rig.posted(ACME_CHANNEL, asked))  # she saw it changed
+
     _, _, other = await slack.user_message(ACME, ACME_CHANNEL, "Another question: how do I export invoices?")
     await rig.settle()
     assert sorted((t.id, t.conversation.thread_id) for t in await rig.tickets()) == [(1001, asked), (1002, other)]
