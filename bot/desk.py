@@ -107,7 +107,8 @@ class Desk:
                 body = texts.text("edited_copy", STAFF_ROOM_LANGUAGE, name=name, text=text)
                 work.send(*s.notifier.to_rooms(ticket, "edit", body))
             elif message.direction == Direction.ENGINEER and not _in_customer_chat(conv, ticket.conversation):
-                work.send(s.notifier.to_customer(ticket, "correction", texts.text("correction", ticket.language, text=text)))
+                correction = texts.text("correction", ticket.language, text=text)
+                work.send(s.notifier.to_customer(ticket, "correction", correction))
             await s.commit(work)
             return Receipt(ticket_id=ticket.id)
 

@@ -173,17 +173,9 @@ class SqliteStore:
     async def claim_runner(self) -> bool:
         """An exclusive lock on `<database>.run.lock`: the system drops it when the process
         ends, however it ends, so a crash never leaves a stale claim behind."""
-        if self._runner_lock is not None:
-            return True
-        if self._path == ":memory:":
-            return True
-        handle = open(f"{self._path}.run.lock", "ab")  # noqa: SIM115 - held until close()
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self._runner_lock = handle
+        if self._runner_lock is None and self._path != ":memory:":
+            self._runner_lock = _lock(f"{self._path}.run.lock")
+            return self._runner_lock is not None
         return True
 
     # -- the desk's units of work -------------------------------------------------------
@@ -345,6 +337,18 @@ class SqliteStore:
         return await self._run(
             _all, "SELECT * FROM overrides WHERE end_at > ? ORDER BY id", (encode_time(ending_after),)
         )
+
+
+def _lock(path: str) -> IO[bytes] | None:
+    """The file, held open and exclusively locked; None if another process holds it.
+    Instant either way (never waits for the lock), so fine on the event loop."""
+    handle = open(path, "ab")  # held open until the store closes: closing releases the lock
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
 
 
 class _Checkpointer:

@@ -106,7 +106,7 @@ async def test_an_engineer_escalates_their_own_ticket_from_the_ping(desk: Desk) 
     assert reply.ok
     ticket = await desk.ticket(tid)
     assert ticket.tier == "ee" and ticket.assignee not in (owner, None)
-    row = [r for r in await desk.store.events(tid) if r["type"] == EventType.ESCALATED][0]
+    [row] = [r for r in await desk.store.events(tid) if r["type"] == EventType.ESCALATED]
     assert row["actor"] == owner
 
 

@@ -6,6 +6,7 @@ Slack stand-in's signed requests — with the real desk, store and dispatcher.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -121,5 +122,5 @@ async def test_a_long_slack_answer_reaches_telegram_in_paced_parts(
         to_ivan = [s for s in tg.sent if s.chat_id == IVAN]
         answer = [s.text or "" for s in to_ivan[1:]]
         assert len(answer) == 3 and "\n".join(answer) == "\n".join(steps)
-        assert all(later.time - earlier.time >= 1.0 for earlier, later in zip(to_ivan, to_ivan[1:]))
+        assert all(later.time - earlier.time >= 1.0 for earlier, later in itertools.pairwise(to_ivan))
         assert tg.throttled == []  # pacing, not 429s, kept the limit
