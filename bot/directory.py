@@ -64,6 +64,13 @@ class Directory:
     def organisation(self, org_id: str | None) -> OrganisationConfig | None:
         return None if org_id is None else self._orgs.get(org_id)
 
+    def find_organisation(self, what: str) -> OrganisationConfig | None:
+        """What a lead typed: an organisation's id or name, any case ("acme", "ACME Corp")."""
+        lowered = what.strip().casefold()
+        return self._orgs.get(what.strip()) or next(
+            (o for o in self._orgs.values() if lowered in (o.id.casefold(), o.name.casefold())), None
+        )
+
     def organisation_of(self, identity: str, conversation: ConversationRef) -> OrganisationConfig | None:
         return self._org_by_member.get(identity) or self._org_by_chat.get(
             f"{conversation.channel}:{conversation.chat_id}"

@@ -245,6 +245,24 @@ async def test_an_overdue_ticket_heads_the_queue_until_its_clock_is_met(desk: De
     assert f"T-{late}" not in (await desk.local.command(LEAD, "queue")).text
 
 
+async def test_history_of_an_organisation_or_a_customer(desk: Desk) -> None:
+    first = await _ticket(desk, "Как выгрузить справочник?")
+    second = await _ticket(desk, "Hello, how do I export invoices?", user=OTHER_CUSTOMER)
+    await desk.local.command(LEAD, f"close T-{first} выгрузили вместе")
+
+    by_name = (await desk.local.command(LEAD, "history romashka llc")).text.splitlines()
+    assert by_name[0].startswith("Romashka LLC (warranty)") and len(by_name) == 2
+    assert by_name[1].startswith(f"T-{first} ·") and "closed" in by_name[1]
+    by_ticket = (await desk.local.command(ANNA, f"history T-{second}")).text
+    assert f"T-{second} ·" in by_ticket and f"T-{first} ·" not in by_ticket
+    by_identity = (await desk.local.command(ANNA, f"history local:{CUSTOMER}")).text
+    assert f"T-{first} ·" in by_identity
+
+    unknown = await desk.local.command(LEAD, "history Horns and Hooves")
+    assert not unknown.ok and unknown.text.startswith("Нет организации или клиента «Horns and Hooves»")
+    assert not (await desk.local.command(CUSTOMER, "history romashka")).ok  # staff only
+
+
 async def test_override_puts_someone_on_duty_now(desk: Desk) -> None:
     desk.clock.advance(timedelta(hours=12))  # 23:00: no Russian speaker on duty
     reply = await desk.local.command(LEAD, "override @dmitry now +4h")

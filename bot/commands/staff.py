@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot import actions, texts
 from bot.commands.core import STAFF, CommandError, Ctx, command
 from bot.commands.texts import say
-from bot.domain import Direction, EventType, Message, Status, Ticket
+from bot.domain import Direction, EventType, Message, Status, Ticket, parse_ticket_id
 from bot.notify import STAFF_ROOM_LANGUAGE
 from bot.records import ticket_from_row
 from bot.report import sla_report, summary
@@ -139,6 +139,38 @@ async def ticket(ctx: Ctx) -> str:
     for e in events[-10:]:
         at = texts.when(e["at"], ctx.tz, ctx.lang)
         lines.append(f"· {at} {e['type']} ({e['actor']}): {e['reason'][:200]}")
+    return "\n".join(lines)
+
+
+HISTORY_LIMIT = 15
+
+
+@command("history", roles=STAFF, usage="history ORGANISATION|customer-identity|T-1042", changes=False,
+         summary=_staff_summary("a customer's or organisation's latest tickets, and where they are",
+                                "последние обращения клиента или организации и где они сейчас"))
+async def history(ctx: Ctx) -> str:
+    """Management's standing question: what has this customer filed lately, and where is it?"""
+    if not ctx.args:
+        raise ctx.bad_usage()
+    what = " ".join(ctx.args)
+    org = ctx.s.directory.find_organisation(what)
+    if org is not None:
+        query, title = TicketQuery(org_id=org.id, limit=HISTORY_LIMIT), f"{org.name} ({org.plan})"
+    else:
+        customer = what if ":" in what else None
+        if parse_ticket_id(ctx.args[0]) is not None:
+            customer = (await ctx.ticket_arg()).customer
+        if customer is None:
+            raise CommandError("unknown_customer", what=what)
+        query, title = TicketQuery(customer=customer, limit=HISTORY_LIMIT), customer
+    rows = await ctx.s.store.tickets(query)
+    lines = [say("history_head", ctx.lang, who=title, count=len(rows))]
+    for t in map(ticket_from_row, rows):
+        engineer = ctx.s.directory.engineer(t.assignee)
+        lines.append(
+            f"{t.display_id} · {texts.when(t.created_at, ctx.tz, ctx.lang)} · {t.priority.name} · {t.status.value} · "
+            f"{engineer.name if engineer else '-'} · {t.customer_name or t.customer} · {t.subject[:50]}"
+        )
     return "\n".join(lines)
 
 

@@ -63,6 +63,14 @@ COMMAND_TEXTS: dict[str, dict[str, str]] = {
         "pl": "Zgłoszenie {ticket} jest zamknięte.",
         "da": "{ticket} er lukket.",
     },
+    "unknown_customer": {
+        "en": "No organisation or customer “{what}”: give an organisation's id or name, a chat identity "
+              "(telegram:12345, slack:U024BE7LH) or a ticket.",
+        "ru": "Нет организации или клиента «{what}»: укажите id или название организации, идентификатор в чате "
+              "(telegram:12345, slack:U024BE7LH) или обращение.",
+    },
+    "history_head": {"en": "{who}: the latest {count} tickets, newest first:",
+                     "ru": "{who}: последние обращения ({count}), сначала новые:"},
     "unknown_engineer": {"en": "No engineer “{who}” in the roster.", "ru": "В графике нет инженера «{who}»."},
     "bad_time": {
         "en": "“{text}” is not a time: use 2026-11-25T10:00, 10:00, now or +2h.",
