@@ -77,6 +77,8 @@ TimeZone = Annotated[str, BeforeValidator(_timezone)]
 PriorityField = Annotated[Priority, BeforeValidator(_priority)]
 Language = Annotated[str, BeforeValidator(_language)]
 Identity = Annotated[str, BeforeValidator(_identity)]
+TemplateName = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")]
+TemplateText = Annotated[str, Field(min_length=1)]
 
 
 class Secret(str):
@@ -327,6 +329,8 @@ class Config(Model):
     overrides: list[OverrideConfig] = Field(default_factory=list)
     engineers: list[EngineerConfig] = Field(default_factory=list)
     organisations: list[OrganisationConfig] = Field(default_factory=list)
+    # Answers to frequent questions, by name and then by language: `answer T-1042 vpn`.
+    templates: dict[TemplateName, dict[Language, TemplateText]] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -384,6 +388,9 @@ def _check_references(cfg: Config) -> None:
     identities += [x for o in cfg.organisations for x in o.members]
     _unique(identities, "engineers/organisations", "identity")
     _unique([x for o in cfg.organisations for x in o.chats], "organisations", "chat")
+    for name, versions in cfg.templates.items():
+        if not versions:
+            raise ValueError(f"templates.{name}: give its text in at least one language (en = \"…\")")
 
 
 def _unique(values: list[str], where: str, what: str) -> None:

@@ -245,6 +245,29 @@ async def test_an_overdue_ticket_heads_the_queue_until_its_clock_is_met(desk: De
     assert f"T-{late}" not in (await desk.local.command(LEAD, "queue")).text
 
 
+async def test_a_prepared_answer_in_the_customer_s_language_is_the_first_response(desk: Desk) -> None:
+    tid = await _ticket(desk, "Не подключается VPN")
+    engineer = (await desk.ticket(tid)).assignee
+    chat = ANNA if engineer == "anna" else DMITRY
+    listed = (await desk.local.command(chat, "answer")).text
+    assert listed.startswith("Готовые ответы: password, vpn.")
+    unknown = await desk.local.command(chat, f"answer T-{tid} printer")
+    assert not unknown.ok and "password, vpn" in unknown.text
+
+    reply = await desk.local.command(chat, f"answer T-{tid} vpn")
+    assert reply.ok and reply.text == f"T-{tid}: клиенту отправлен ответ «vpn» (ru)."
+    await desk.deliver()
+    assert _to(desk, CUSTOMER, "reply")[-1].startswith("Чтобы переподключить VPN")
+    ticket = await desk.ticket(tid)
+    assert ticket.first_response_at is not None and ticket.status == Status.IN_PROGRESS
+
+    danish = await _ticket(desk, "Hej, vi kan ikke logge ind", user=UNKNOWN)  # no Danish version
+    await desk.local.command(LEAD, f"answer T-{danish} password")
+    await desk.deliver()
+    assert _to(desk, UNKNOWN, "reply")[-1].startswith("You can reset your password")  # follow-the-sun English
+    assert not (await desk.local.command(CUSTOMER, f"answer T-{tid} vpn")).ok
+
+
 async def test_history_of_an_organisation_or_a_customer(desk: Desk) -> None:
     first = await _ticket(desk, "Как выгрузить справочник?")
     second = await _ticket(desk, "Hello, how do I export invoices?", user=OTHER_CUSTOMER)

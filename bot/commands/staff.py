@@ -67,6 +67,32 @@ async def note(ctx: Ctx) -> str:
     return say("noted", ctx.lang, ticket=ticket.display_id)
 
 
+@command("answer", roles=STAFF, usage="answer [T-1042] TEMPLATE",
+         summary=_staff_summary("send the customer a prepared answer, in their language (no template: the list)",
+                                "отправить клиенту готовый ответ на его языке (без названия — список)"))
+async def answer(ctx: Ctx) -> str:
+    """Frequent questions get the same, reviewed answer: `[templates]` in the config."""
+    templates = ctx.s.cfg.templates
+    if not ctx.args or (len(ctx.args) == 1 and parse_ticket_id(ctx.args[0]) is not None):
+        return say("templates_list", ctx.lang, names=", ".join(sorted(templates)) or "—")
+    ticket = _open(await ctx.ticket_arg())
+    if not ctx.args or ctx.engineer is None:
+        raise ctx.bad_usage()
+    name = ctx.args[0].lower()
+    versions = templates.get(name)
+    if versions is None:
+        raise CommandError("unknown_template", name=name, names=", ".join(sorted(templates)) or "—")
+    language = next(
+        (lang for lang in (ticket.language, ctx.s.cfg.routing.follow_the_sun_language) if lang in versions),
+        next(iter(versions)),
+    )
+    text = versions[language]
+    actions.record_engineer_message(ctx.s, ctx.work, ticket, ctx.engineer.id, text, source=None, relay=True)
+    mirror = texts.text("engineer_copy", STAFF_ROOM_LANGUAGE, name=ctx.engineer.name, text=text)
+    ctx.work.send(*ctx.s.notifier.to_rooms(ticket, "mirror", mirror))
+    return say("answered", ctx.lang, ticket=ticket.display_id, name=name, lang=language)
+
+
 @command("snooze", roles=STAFF, usage="snooze [T-1042] 30m",
          summary=_staff_summary("remind me about a ticket later", "напомнить позже"))
 async def snooze(ctx: Ctx) -> str:

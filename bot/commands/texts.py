@@ -71,6 +71,12 @@ COMMAND_TEXTS: dict[str, dict[str, str]] = {
     },
     "history_head": {"en": "{who}: the latest {count} tickets, newest first:",
                      "ru": "{who}: последние обращения ({count}), сначала новые:"},
+    "templates_list": {"en": "Prepared answers: {names}. Send one with: answer T-1042 NAME",
+                       "ru": "Готовые ответы: {names}. Отправить: answer T-1042 НАЗВАНИЕ"},
+    "unknown_template": {"en": "No prepared answer “{name}”. There are: {names}.",
+                         "ru": "Нет готового ответа «{name}». Есть: {names}."},
+    "answered": {"en": "{ticket}: sent “{name}” to the customer ({lang}).",
+                 "ru": "{ticket}: клиенту отправлен ответ «{name}» ({lang})."},
     "unknown_engineer": {"en": "No engineer “{who}” in the roster.", "ru": "В графике нет инженера «{who}»."},
     "bad_time": {
         "en": "“{text}” is not a time: use 2026-11-25T10:00, 10:00, now or +2h.",
