@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config, ConfigError
@@ -24,6 +25,9 @@ from routing.language import LanguageDetector
 from storage import Store, open_store
 
 log = logging.getLogger("dutydesk.app")
+
+# How soon a `dutydesk deadletter retry` (a mark in the database) is acted on.
+RETRY_CHECK_SECONDS = 5
 
 
 def build_adapters(cfg: Config) -> dict[str, Adapter]:
@@ -79,6 +83,8 @@ class App:
         await self.dispatcher.start()
         await self.scheduler.start()
         self._schedule_briefings()
+        self.scheduler.add_cron("retry-set-aside", self.desk.retry_set_aside,
+                                IntervalTrigger(seconds=RETRY_CHECK_SECONDS))
 
     async def _serve_http(self, http: HttpServer) -> None:
         try:

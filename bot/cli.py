@@ -62,6 +62,20 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("ticket", help="e.g. T-1042")
     show.set_defaults(handler=_tickets_show)
 
+    dead = sub.add_parser("deadletter", help="updates intake could not take and set aside: list, show, retry")
+    dead_sub = dead.add_subparsers(required=True, metavar="ACTION")
+    dead_list = dead_sub.add_parser("list", help="set-aside updates, newest first")
+    _database_args(dead_list)
+    dead_list.add_argument("--state", default="open", choices=["open", "retry", "done", "all"])
+    dead_list.add_argument("--limit", type=int, default=50)
+    dead_list.set_defaults(handler=_deadletter_list)
+    for action, handler, text in (("show", _deadletter_show, "one: its error and raw payload"),
+                                  ("retry", _deadletter_retry, "have the running desk take it again")):
+        one = dead_sub.add_parser(action, help=text)
+        _database_args(one)
+        one.add_argument("id", type=int)
+        one.set_defaults(handler=handler)
+
     explain = sub.add_parser("explain", help="dry run: how the desk would route a message, and its deadlines (JSON)")
     explain.add_argument("--config", default=DEFAULT_CONFIG, help="TOML config file (default: %(default)s)")
     source = explain.add_mutually_exclusive_group(required=True)
@@ -188,6 +202,34 @@ def _tickets_show(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     return 0
+
+
+def _deadletter_list(args: argparse.Namespace) -> int:
+    from bot.readers import list_dead_letters
+
+    for line in asyncio.run(list_dead_letters(_storage_url(args), state=args.state, limit=args.limit)):
+        print(line)
+    return 0
+
+
+def _deadletter_show(args: argparse.Namespace) -> int:
+    from bot.readers import show_dead_letter
+
+    lines = asyncio.run(show_dead_letter(_storage_url(args), args.id))
+    if lines is None:
+        print(f"dutydesk: no dead letter {args.id}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _deadletter_retry(args: argparse.Namespace) -> int:
+    from bot.readers import mark_for_retry
+
+    marked, message = asyncio.run(mark_for_retry(_storage_url(args), args.id, datetime.now(UTC)))
+    print(message if marked else f"dutydesk: {message}", file=sys.stdout if marked else sys.stderr)
+    return 0 if marked else 1
 
 
 def _explain(args: argparse.Namespace) -> int:

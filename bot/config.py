@@ -128,6 +128,14 @@ class DeliveryConfig(Model):
     max_attempts: int = Field(default=12, ge=1)
 
 
+class IntakeConfig(Model):
+    """How often an update the desk fails to take is tried before it is set aside."""
+
+    attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=0.5, gt=0)
+    retry_max_seconds: float = Field(default=8.0, gt=0)
+
+
 class HttpConfig(Model):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -316,6 +324,7 @@ class Config(Model):
     desk: DeskConfig = DeskConfig()
     storage: StorageConfig = StorageConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    intake: IntakeConfig = IntakeConfig()
     http: HttpConfig = HttpConfig()
     local: LocalConfig = LocalConfig()
     telegram: TelegramConfig = TelegramConfig()

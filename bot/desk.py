@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
-from bot import commands, intake, reminders, staffside, texts
+from bot import commands, deadletters, intake, reminders, staffside, texts
 from bot.clock import Clock
 from bot.commands.types import CommandRequest, Press, Reply
 from bot.config import Config
@@ -43,6 +43,7 @@ class Desk:
         self.services = Services.build(cfg, store, clock, channels, detector)
         self._lock = asyncio.Lock()
         self._intake = GroupCommit(self._lock, partial(intake.customer_messages, self.services))
+        self._replays: dict[str, deadletters.Replay] = {}
 
     @property
     def store(self) -> Store:
@@ -111,6 +112,26 @@ class Desk:
                 work.send(s.notifier.to_customer(ticket, "correction", correction))
             await s.commit(work)
             return Receipt(ticket_id=ticket.id)
+
+    # -- updates intake could not take (see bot/deadletters.py) ----------------------------
+
+    async def set_aside(self, channel: str, key: str, payload: str, error: str, attempts: int) -> None:
+        """Keep an update that failed every attempt, so the ones after it go on; the leads
+        are told the first time this update is set aside."""
+        async with self._lock:
+            await deadletters.set_aside(self.services, channel, key, payload, error, attempts)
+
+    def guard(self, channel: str, *, budget: float | None = None) -> deadletters.Guard:
+        """The intake discipline a channel takes its updates through (the config's [intake])."""
+        return deadletters.Guard(self, channel, self.services.cfg.intake, budget=budget)
+
+    def accept_replays(self, channel: str, replay: deadletters.Replay) -> None:
+        """How a running channel takes one of its set-aside updates again (`deadletter retry`)."""
+        self._replays[channel] = replay
+
+    async def retry_set_aside(self) -> int:
+        """Replay the set-aside updates a person marked for retry; returns how many were taken."""
+        return await deadletters.retry_marked(self.services, self._replays, self._lock)
 
     # -- delivery outcomes (called by the dispatcher) --------------------------------------
 

@@ -40,11 +40,14 @@ class ChangeSet:
     refs: list[Row] = field(default_factory=list)
     overrides: list[Row] = field(default_factory=list)
     fresh: list[Row] = field(default_factory=list)  # conversations whose next message opens a new ticket
+    # Updates set aside, upserted by (channel, key): attempts add up, the rest is replaced.
+    dead_letters: list[Row] = field(default_factory=list)
+    hints: list[Row] = field(default_factory=list)  # conversations just told what the desk reads
 
     def __bool__(self) -> bool:
         return any(
             (self.keys, self.tickets, self.messages, self.events, self.outbox, self.deadlines,
-             self.fired, self.refs, self.overrides, self.fresh)
+             self.fired, self.refs, self.overrides, self.fresh, self.dead_letters, self.hints)
         )
 
 
@@ -150,3 +153,27 @@ class Store(Protocol):
     async def overrides(self, ending_after: datetime) -> list[Row]: ...
 
     async def chat_moved(self, channel: str, old_chat_id: str, new_chat_id: str) -> int: ...
+
+    async def hint_at(self, channel: str, chat_id: str, thread_id: str | None) -> datetime | None:
+        """When the conversation was last told what the desk can read (None: never)."""
+        ...
+
+    # -- updates set aside (dead letters) ----------------------------------------------------
+
+    async def dead_letter(self, dead_letter_id: int) -> Row | None: ...
+
+    async def dead_letter_for(self, channel: str, key: str) -> Row | None: ...
+
+    async def dead_letters(self, state: str | None = None, limit: int = 100) -> list[Row]:
+        """Newest first."""
+        ...
+
+    async def dead_letter_counts(self) -> dict[str, int]:
+        """How many rows are in each state."""
+        ...
+
+    async def mark_dead_letter(
+        self, dead_letter_id: int, state: str, at: datetime, only_from: tuple[str, ...] = (),
+    ) -> bool:
+        """Move a row to `state` (if it is in one of `only_from`, when given); True if it moved."""
+        ...

@@ -47,8 +47,10 @@ import asyncpg
 
 from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
 from storage.columns import (
+    DEAD_LETTER_COLUMNS,
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
+    HINT_COLUMNS,
     JOINABLE_SQL,
     KEY_COLUMNS,
     MESSAGE_COLUMNS,
@@ -108,6 +110,14 @@ INSERT_OVERRIDE = _insert_sql("overrides", OVERRIDE_COLUMNS)
 MARK_FRESH = (
     "INSERT INTO fresh_conversations (channel, chat_id, thread_id, at) VALUES ($1, $2, $3, $4) "
     "ON CONFLICT (channel, chat_id, thread_id) DO UPDATE SET at = excluded.at"
+)
+UPSERT_DEAD_LETTER = _insert_sql(
+    "dead_letters", DEAD_LETTER_COLUMNS,
+    " ON CONFLICT (channel, key) DO UPDATE SET payload = excluded.payload, error = excluded.error, "
+    "attempts = dead_letters.attempts + excluded.attempts, state = excluded.state, updated_at = excluded.updated_at",
+)
+UPSERT_HINT = _insert_sql(
+    "conversation_hints", HINT_COLUMNS, " ON CONFLICT (channel, chat_id, thread_id) DO UPDATE SET at = excluded.at"
 )
 UNMARK_FRESH = "DELETE FROM fresh_conversations WHERE channel = $1 AND chat_id = $2 AND thread_id = $3"
 UPSERT_STAFF_THREAD = (
@@ -383,6 +393,39 @@ class PostgresStore:
                 )
         return moved
 
+    async def hint_at(self, channel: str, chat_id: str, thread_id: str | None) -> datetime | None:
+        return await self._pool.fetchval(
+            "SELECT at FROM conversation_hints WHERE channel = $1 AND chat_id = $2 AND thread_id = $3",
+            channel, chat_id, thread_id or "",
+        )
+
+    # -- dead letters ---------------------------------------------------------------------
+
+    async def dead_letter(self, dead_letter_id: int) -> Row | None:
+        return await self._one("SELECT * FROM dead_letters WHERE id = $1", dead_letter_id)
+
+    async def dead_letter_for(self, channel: str, key: str) -> Row | None:
+        return await self._one("SELECT * FROM dead_letters WHERE channel = $1 AND key = $2", channel, key)
+
+    async def dead_letters(self, state: str | None = None, limit: int = 100) -> list[Row]:
+        if state is None:
+            return await self._all("SELECT * FROM dead_letters ORDER BY id DESC LIMIT $1", limit)
+        return await self._all("SELECT * FROM dead_letters WHERE state = $1 ORDER BY id DESC LIMIT $2", state, limit)
+
+    async def dead_letter_counts(self) -> dict[str, int]:
+        rows = await self._pool.fetch("SELECT state, count(*) AS n FROM dead_letters GROUP BY state")
+        return {row["state"]: row["n"] for row in rows}
+
+    async def mark_dead_letter(
+        self, dead_letter_id: int, state: str, at: datetime, only_from: tuple[str, ...] = (),
+    ) -> bool:
+        sql = "UPDATE dead_letters SET state = $1, updated_at = $2 WHERE id = $3"
+        params: list[Any] = [state, at, dead_letter_id]
+        if only_from:
+            sql += " AND state = ANY($4::text[])"
+            params.append(list(only_from))
+        return _affected(await self._pool.execute(sql, *params)) > 0
+
     # -- deadlines ------------------------------------------------------------------------
 
     async def next_due(self) -> datetime | None:
@@ -465,6 +508,12 @@ async def _apply(conn: asyncpg.Connection, cs: ChangeSet) -> None:
             await conn.execute(UNMARK_FRESH, *key)
         else:
             await conn.execute(MARK_FRESH, *key, mark["at"])
+    if cs.dead_letters:
+        await conn.executemany(UPSERT_DEAD_LETTER, [_values(d, DEAD_LETTER_COLUMNS) for d in cs.dead_letters])
+    if cs.hints:
+        await conn.executemany(
+            UPSERT_HINT, [(h["channel"], h["chat_id"], h.get("thread_id") or "", h["at"]) for h in cs.hints]
+        )
 
 
 async def _add_outbox(conn: asyncpg.Connection, rows: list[Row]) -> None:

@@ -23,8 +23,10 @@ import aiosqlite
 
 from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
 from storage.columns import (
+    DEAD_LETTER_COLUMNS,
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
+    HINT_COLUMNS,
     JOINABLE_SQL,
     JSON_COLUMNS,
     KEY_COLUMNS,
@@ -56,6 +58,11 @@ INSERT_DEADLINE = _insert_sql("deadlines", DEADLINE_COLUMNS, "INSERT OR IGNORE")
 INSERT_REF = _insert_sql("message_refs", REF_COLUMNS, "INSERT OR REPLACE")
 INSERT_KEY = _insert_sql("inbound_keys", KEY_COLUMNS)
 INSERT_OVERRIDE = _insert_sql("overrides", OVERRIDE_COLUMNS)
+UPSERT_DEAD_LETTER = _insert_sql("dead_letters", DEAD_LETTER_COLUMNS) + (
+    " ON CONFLICT (channel, key) DO UPDATE SET payload = excluded.payload, error = excluded.error, "
+    "attempts = dead_letters.attempts + excluded.attempts, state = excluded.state, updated_at = excluded.updated_at"
+)
+UPSERT_HINT = _insert_sql("conversation_hints", HINT_COLUMNS, "INSERT OR REPLACE")
 
 
 _TIMES: dict[datetime, str] = {}
@@ -288,6 +295,40 @@ class SqliteStore:
     async def chat_moved(self, channel: str, old_chat_id: str, new_chat_id: str) -> int:
         return await self._run(_chat_moved, channel, old_chat_id, new_chat_id)
 
+    async def hint_at(self, channel: str, chat_id: str, thread_id: str | None) -> datetime | None:
+        row = await self._run(
+            _one, "SELECT at FROM conversation_hints WHERE channel = ? AND chat_id = ? AND thread_id = ?",
+            (channel, chat_id, thread_id or ""),
+        )
+        return None if row is None else row["at"]
+
+    # -- dead letters ---------------------------------------------------------------------
+
+    async def dead_letter(self, dead_letter_id: int) -> Row | None:
+        return await self._run(_one, "SELECT * FROM dead_letters WHERE id = ?", (dead_letter_id,))
+
+    async def dead_letter_for(self, channel: str, key: str) -> Row | None:
+        return await self._run(_one, "SELECT * FROM dead_letters WHERE channel = ? AND key = ?", (channel, key))
+
+    async def dead_letters(self, state: str | None = None, limit: int = 100) -> list[Row]:
+        if state is None:
+            return await self._run(_all, "SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?", (limit,))
+        return await self._run(
+            _all, "SELECT * FROM dead_letters WHERE state = ? ORDER BY id DESC LIMIT ?", (state, limit)
+        )
+
+    async def dead_letter_counts(self) -> dict[str, int]:
+        rows = await self._run(_all, "SELECT state, count(*) AS n FROM dead_letters GROUP BY state")
+        return {row["state"]: row["n"] for row in rows}
+
+    async def mark_dead_letter(
+        self, dead_letter_id: int, state: str, at: datetime, only_from: tuple[str, ...] = (),
+    ) -> bool:
+        sql = "UPDATE dead_letters SET state = ?, updated_at = ? WHERE id = ?"
+        if only_from:
+            sql += f" AND state IN ({', '.join('?' * len(only_from))})"
+        return bool(await self._run(_write, sql, (state, encode_time(at), dead_letter_id, *only_from)))
+
     # -- deadlines ------------------------------------------------------------------------
 
     async def next_due(self) -> datetime | None:
@@ -504,6 +545,14 @@ def _apply(conn: sqlite3.Connection, cs: ChangeSet) -> None:
             conn.execute(
                 "INSERT OR REPLACE INTO fresh_conversations VALUES (?, ?, ?, ?)", (*key, encode_time(mark["at"]))
             )
+    if cs.dead_letters:
+        conn.executemany(UPSERT_DEAD_LETTER, [_values(d, DEAD_LETTER_COLUMNS) for d in cs.dead_letters])
+    if cs.hints:
+        conn.executemany(UPSERT_HINT, [_hint_values(h) for h in cs.hints])
+
+
+def _hint_values(row: Row) -> tuple[Any, ...]:
+    return (row["channel"], row["chat_id"], row.get("thread_id") or "", encode_time(row["at"]))
 
 
 def _replace_deadlines(conn: sqlite3.Connection, schedule: dict[tuple[int, str], list[Row]]) -> None:
@@ -529,8 +578,9 @@ def _replace_deadlines(conn: sqlite3.Connection, schedule: dict[tuple[int, str],
         conn.executemany(INSERT_DEADLINE, rows)
 
 
-def _write(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> None:
-    conn.execute(sql, params)
+def _write(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    """One statement; returns the rows it changed."""
+    return conn.execute(sql, params).rowcount
 
 
 def _mark_sent(

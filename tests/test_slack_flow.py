@@ -19,7 +19,7 @@ import pytest
 from adapters.slack import SlackChannel
 from bot.app import App
 from bot.clock import ManualClock
-from bot.config import Config, DeliveryConfig, HttpConfig, SlackConfig, StorageConfig
+from bot.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, SlackConfig, StorageConfig
 from bot.domain import Direction
 from bot.outbound import Adapter
 from routing.language import LanguageDetector
@@ -64,6 +64,7 @@ def slack_config(base: Config, db: Path, slack: SlackStandIn, **settings: Any) -
     return base.model_copy(update={
         "storage": StorageConfig(url=f"sqlite:///{db}"),
         "slack": SlackConfig(**(chosen | settings)),
+        "intake": IntakeConfig(retry_base_seconds=0.01, retry_max_seconds=0.05),
         "delivery": DeliveryConfig(retry_base_seconds=0.01, retry_max_seconds=0.05),
         "http": HttpConfig(port=0),
     })
@@ -423,7 +424,7 @@ async def test_retried_events_never_make_a_second_ticket(rig: Rig) -> None:
     assert len(rig.posted(TRIAGE, await rig.thread(1001))) == 2  # one copy each
 
 
-async def test_a_failing_desk_answers_500_so_slack_retries(rig: Rig) -> None:
+async def test_a_failing_desk_is_tried_again_before_slack_gets_its_answer(rig: Rig) -> None:
     slack = rig.slack
     desk = rig.app.desk
     receive = desk.receive
@@ -436,10 +437,32 @@ async def test_a_failing_desk_answers_500_so_slack_retries(rig: Rig) -> None:
         return await receive(inbound)
 
     desk.receive = flaky  # type: ignore[method-assign]
+    answered = await slack.user_message(SEVER, slack.dm_channel(SEVER), "Не формируется отчёт")
+    assert answered.status == 200 and len(calls) == 2
+    assert len(await rig.tickets()) == 1
+
+
+async def test_slack_gets_500_and_retries_only_what_cannot_even_be_set_aside(rig: Rig) -> None:
+    slack = rig.slack
+    desk = rig.app.desk
+    receive = desk.receive
+    outage = {"on": True}
+
+    async def down(inbound: Any) -> Any:
+        if outage["on"]:
+            raise RuntimeError("database is locked")
+        return await receive(inbound)
+
+    async def cannot_set_aside(*args: Any) -> None:
+        outage["on"] = False  # the database is back for the redelivery
+        raise RuntimeError("database is locked")
+
+    desk.receive = down  # type: ignore[method-assign]
+    desk.set_aside = cannot_set_aside  # type: ignore[method-assign]
     failed = await slack.user_message(SEVER, slack.dm_channel(SEVER), "Не формируется отчёт")
     assert failed.status == 500 and await rig.tickets() == []
     assert (await slack.redeliver_last_event(retry_num=1)).status == 200
-    assert len(await rig.tickets()) == 1
+    assert len(await rig.tickets()) == 1 and await rig.store.dead_letters() == []
 
 
 # -- delivery --------------------------------------------------------------------------------------

@@ -47,18 +47,22 @@ async def test_events_commands_and_buttons_over_the_socket(socket_rig: Rig) -> N
     assert (await rig.ticket(1001)).assignee == {"U0DMIT002": "dmitry", "U0ANNA001": "anna"}[taker]
 
 
-async def test_an_envelope_the_desk_failed_is_not_acknowledged(socket_rig: Rig) -> None:
+async def test_an_envelope_that_can_be_neither_taken_nor_set_aside_is_not_acknowledged(socket_rig: Rig) -> None:
     rig, slack = socket_rig, socket_rig.slack
     receive = rig.app.desk.receive
-    calls: list[Any] = []
+    outage = {"on": True}
 
-    async def flaky(inbound: Any) -> Any:
-        calls.append(inbound)
-        if len(calls) == 1:
+    async def down(inbound: Any) -> Any:
+        if outage["on"]:
             raise RuntimeError("database is locked")
         return await receive(inbound)
 
-    rig.app.desk.receive = flaky  # type: ignore[method-assign]
+    async def cannot_set_aside(*args: Any) -> None:
+        outage["on"] = False  # back for the redelivery
+        raise RuntimeError("database is locked")
+
+    rig.app.desk.receive = down  # type: ignore[method-assign]
+    rig.app.desk.set_aside = cannot_set_aside  # type: ignore[method-assign]
     event = {"type": "message", "channel": slack.dm_channel(SEVER), "channel_type": "im", "user": SEVER,
              "text": "Не формируется отчёт", "ts": "1795000000.000100", "event_ts": "1795000000.000100"}
     with pytest.raises(AssertionError, match="no ack"):

@@ -606,6 +606,50 @@ async def test_one_runner_per_database(backend: Backend) -> None:
         await second.close()
 
 
+# -- dead letters and hints -----------------------------------------------------------------
+
+
+def dead_letter(key: str, error: str = "boom", attempts: int = 3, when: datetime = NOW, **changes: Any) -> Row:
+    row: Row = {"channel": "telegram", "key": key, "payload": '{"update_id": 7, "text": "broken \\ud83d"}',
+                "error": error, "attempts": attempts, "state": "open", "created_at": when, "updated_at": when}
+    row.update(changes)
+    return row
+
+
+async def test_dead_letters_are_kept_once_per_update_and_change_state(store: Store) -> None:
+    await store.commit(ChangeSet(dead_letters=[dead_letter("7"), dead_letter("8", when=at(1))]))
+    first = await store.dead_letter_for("telegram", "7")
+    assert first is not None and first["payload"] == '{"update_id": 7, "text": "broken \\ud83d"}'
+    assert (first["state"], first["attempts"], first["error"], first["created_at"]) == ("open", 3, "boom", NOW)
+    assert await store.dead_letter(first["id"]) == first
+    assert await store.dead_letter_for("slack", "7") is None and await store.dead_letter(999_999) is None
+    assert [r["key"] for r in await store.dead_letters()] == ["8", "7"]  # newest first
+
+    assert await store.mark_dead_letter(first["id"], "retry", at(2), only_from=("open",))
+    assert not await store.mark_dead_letter(first["id"], "retry", at(2), only_from=("open",))
+    # The same update failing again: one row, the attempts add up, the new error replaces the old.
+    await store.commit(ChangeSet(dead_letters=[
+        dead_letter("7", error="again", attempts=2, when=at(3), created_at=at(3))]))
+    again = await store.dead_letter_for("telegram", "7")
+    assert again is not None and again["id"] == first["id"]
+    assert (again["state"], again["attempts"], again["error"]) == ("open", 5, "again")
+    assert (again["created_at"], again["updated_at"]) == (NOW, at(3))
+    assert await store.mark_dead_letter(first["id"], "done", at(4))
+    assert [r["key"] for r in await store.dead_letters("open")] == ["8"]
+    assert await store.dead_letter_counts() == {"open": 1, "done": 1}
+    assert [r["key"] for r in await store.dead_letters(limit=1)] == ["8"]
+
+
+async def test_a_conversation_hint_is_remembered_per_conversation(store: Store) -> None:
+    assert await store.hint_at("telegram", "1", None) is None
+    await store.commit(ChangeSet(hints=[{"channel": "telegram", "chat_id": "1", "thread_id": None, "at": at(1)}]))
+    await store.commit(ChangeSet(hints=[{"channel": "telegram", "chat_id": "1", "thread_id": None, "at": at(5)},
+                                        {"channel": "telegram", "chat_id": "1", "thread_id": "9", "at": at(2)}]))
+    assert await store.hint_at("telegram", "1", None) == at(5)
+    assert await store.hint_at("telegram", "1", "9") == at(2)
+    assert await store.hint_at("slack", "1", None) is None
+
+
 # -- queries ---------------------------------------------------------------------------------
 
 

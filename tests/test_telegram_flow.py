@@ -27,7 +27,7 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.commands import menu
 from bot.commands.types import CommandRequest, Press, Reply
-from bot.config import Config, DeliveryConfig, HttpConfig, StorageConfig, TelegramConfig
+from bot.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, StorageConfig, TelegramConfig
 from bot.domain import Direction, EventType, Priority, Status
 from bot.intake import Receipt
 from routing.language import LanguageDetector
@@ -80,6 +80,7 @@ def telegram_config(base: Config, db: Path, tg: TelegramStandIn, *, port: int = 
     return base.model_copy(update={
         "storage": StorageConfig(url=f"sqlite:///{db}"),
         "telegram": TelegramConfig(**(settings | telegram)),
+        "intake": IntakeConfig(retry_base_seconds=0.01, retry_max_seconds=0.05),
         "delivery": DeliveryConfig(retry_base_seconds=0.01, retry_max_seconds=0.05),
         "http": HttpConfig(port=port),
     })
@@ -230,7 +231,7 @@ async def test_round_trip_with_webhook(
         await rig.close()
 
 
-async def test_webhook_answers_500_when_the_desk_fails(
+async def test_webhook_tries_an_update_again_before_answering(
     tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
 ) -> None:
     port = free_port()
@@ -242,10 +243,33 @@ async def test_webhook_answers_500_when_the_desk_fails(
         rig.app.desk.receive = flaky  # type: ignore[method-assign]
         sent = tg.user_sends(ALICE, "The export button does nothing")
         await rig.settle()
-        assert [(a.update_id, a.status) for a in tg.webhook_attempts] == [(1, 500), (1, 200)]
+        assert [(a.update_id, a.status) for a in tg.webhook_attempts] == [(1, 200)]
         assert len(calls) == 2
         assert [t.customer for t in await rig.tickets()] == ["telegram:200004"]
         assert [m["platform_id"] for m in await rig.messages(1001)] == [str(sent["message_id"])]
+    finally:
+        await rig.close()
+
+
+async def test_webhook_answers_500_when_the_update_can_be_neither_taken_nor_set_aside(
+    tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    cfg = telegram_config(example_config, tmp_path / "desk.db", tg, port=port, mode="webhook", webhook_url=url)
+    cfg = cfg.model_copy(update={"intake": IntakeConfig(attempts=1)})
+    rig = await open_rig(tg, cfg, detector)
+    try:
+        flaky, calls = fail_once(rig.app.desk.receive, RuntimeError("database is locked"))
+        rig.app.desk.receive = flaky  # type: ignore[method-assign]
+        down, set_aside = fail_once(rig.app.desk.set_aside, RuntimeError("database is locked"))
+        rig.app.desk.set_aside = down  # type: ignore[method-assign]
+        sent = tg.user_sends(ALICE, "The export button does nothing")
+        await rig.settle()
+        assert [(a.update_id, a.status) for a in tg.webhook_attempts] == [(1, 500), (1, 200)]
+        assert (len(calls), len(set_aside)) == (2, 1)
+        assert [m["platform_id"] for m in await rig.messages(1001)] == [str(sent["message_id"])]
+        assert await rig.store.dead_letters() == []
     finally:
         await rig.close()
 
