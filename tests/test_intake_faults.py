@@ -13,7 +13,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,14 +23,12 @@ from bot.domain import Inbound
 from bot.intake import Receipt
 from routing.language import LanguageDetector
 from tests.standins.slack_api import SlackStandIn
-from tests.standins.telegram_api import TelegramStandIn
 
 from .test_slack_flow import OLGA as SLACK_OLGA
 from .test_slack_flow import SEVER, populate, slack_config
 from .test_slack_flow import Rig as SlackRig
 from .test_slack_flow import open_rig as open_slack_rig
-from .test_telegram_flow import ALICE, IVAN, OLGA, Rig, free_port, open_rig, telegram_config
-from .test_telegram_flow import populate as populate_telegram
+from .test_telegram_flow import ALICE, IVAN, OLGA, Rig, rig_on_its_own_stand_in
 
 POISON = "Этот запрос всегда падает"
 BROKEN = "broken \ud83d"  # JSON "broken \ud83d": half of an emoji, a lone surrogate
@@ -53,29 +50,17 @@ def poison(desk: Desk, text: str = POISON) -> list[Inbound]:
     return attempts
 
 
-async def telegram_rig(tmp_path: Path, cfg: Config, detector: LanguageDetector, mode: str) -> AsyncIterator[Rig]:
-    async with TelegramStandIn(token="7700001:stand-in-token", bot_username="dutydesk_bot", limits=None) as tg:
-        populate_telegram(tg)
-        settings: dict[str, Any] = {}
-        if mode == "webhook":
-            port = free_port()
-            settings = {"port": port, "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook"}
-        handle = await open_rig(tg, telegram_config(cfg, tmp_path / "desk.db", tg, **settings), detector)
-        yield handle
-        await handle.close()
-
-
 @pytest.fixture(params=["polling", "webhook"])
 async def any_rig(
     request: pytest.FixtureRequest, tmp_path: Path, example_config: Config, detector: LanguageDetector,
 ) -> AsyncIterator[Rig]:
-    async for handle in telegram_rig(tmp_path, example_config, detector, request.param):
+    async for handle in rig_on_its_own_stand_in(tmp_path, example_config, detector, request.param):
         yield handle
 
 
 @pytest.fixture
 async def polling_rig(tmp_path: Path, example_config: Config, detector: LanguageDetector) -> AsyncIterator[Rig]:
-    async for handle in telegram_rig(tmp_path, example_config, detector, "polling"):
+    async for handle in rig_on_its_own_stand_in(tmp_path, example_config, detector):
         yield handle
 
 

@@ -144,6 +144,21 @@ async def open_rig(
     return rig
 
 
+async def rig_on_its_own_stand_in(
+    tmp_path: Path, cfg: Config, detector: LanguageDetector, mode: str = "polling",
+) -> AsyncIterator[Rig]:
+    """A rig with a stand-in of its own, polling or on a webhook: for other test modules."""
+    async with TelegramStandIn(token=TOKEN, bot_username=BOT, limits=None) as stand_in:
+        populate(stand_in)
+        settings: dict[str, Any] = {}
+        if mode == "webhook":
+            port = free_port()
+            settings = {"port": port, "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook"}
+        handle = await open_rig(stand_in, telegram_config(cfg, tmp_path / "desk.db", stand_in, **settings), detector)
+        yield handle
+        await handle.close()
+
+
 @pytest.fixture
 async def rig(
     tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,

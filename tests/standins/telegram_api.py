@@ -984,6 +984,7 @@ class TelegramStandIn:
         self._file_paths: dict[str, _StoredFile] = {}
         self._callbacks: dict[str, JSON] = {}
         self._faults: list[_Fault] = []
+        self._hooks: dict[str, list[Callable[[Params], Any]]] = {}
         self._windows: dict[tuple[str, int], _Window] = {}
         self._pending: list[JSON] = []
         self._allowed_updates: frozenset[str] | None = None
@@ -1140,6 +1141,10 @@ class TelegramStandIn:
         name, handler = self._handlers[method.lower()]
         status, payload = 200, {"ok": True}
         try:
+            for hook in list(self._hooks.get(name.lower(), ())):
+                held = hook(params)
+                if inspect.isawaitable(held):
+                    await held
             self._inject_fault(name, params)
             result = handler(params)
             if inspect.isawaitable(result):
@@ -1185,6 +1190,13 @@ class TelegramStandIn:
         else:
             error = ApiError(error_code, description or defaults.get(error_code, "Error"))
         self._faults.append(_Fault(method.lower(), chat_id, times, error, after))
+
+    def before(self, method: str, hook: Callable[[Params], Any]) -> Callable[[], None]:
+        """Run ``hook(params)`` (awaited if it is a coroutine) before each call of ``method``
+        is handled: a test can hold a request in flight. Returns a function removing it."""
+        hooks = self._hooks.setdefault(method.lower(), [])
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
 
     def _inject_fault(self, method: str, params: Params) -> None:
         for fault in self._faults:
