@@ -61,10 +61,12 @@ class App:
     @classmethod
     async def create(
         cls, cfg: Config, *, clock: Clock | None = None, adapters: dict[str, Adapter] | None = None,
-        detector: LanguageDetector | None = None, serve_http: bool = True,
+        detector: LanguageDetector | None = None, serve_http: bool = True, runner: bool = False,
     ) -> App:
+        """`runner`: this is the one desk on the database (`dutydesk run`): it claims it before
+        anything else, and `storage.AnotherRunner` says another desk holds it."""
         adapters = build_adapters(cfg) if adapters is None else adapters
-        store = await open_store(cfg.storage.url)
+        store = await open_store(cfg.storage.url, runner=runner)
         desk = Desk(cfg, store, clock or SystemClock(), channels=frozenset(adapters), detector=detector)
         dispatcher = Dispatcher(store, desk, adapters, cfg.delivery)
         scheduler = SlaScheduler(desk)

@@ -130,19 +130,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: ignore[type-arg]
-    app = await app_type.create(cfg, adapters=adapters)
+    from storage import AnotherRunner
+
+    try:
+        # The database is claimed before anything touches it (no migration runs under a desk
+        # that is already running on it, whichever path or link leads there).
+        app = await app_type.create(cfg, adapters=adapters, runner=True)
+    except AnotherRunner as exc:
+        print(f"dutydesk: another dutydesk is already running on this database ({_where(cfg.storage.url)}: {exc}); "
+              "stop it first — two would send every message twice", file=sys.stderr)
+        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        if not await app.store.claim_runner():
-            print(
-                f"dutydesk: another dutydesk is already running on this database ({_where(cfg.storage.url)}); "
-                "stop it first — two would send every message twice",
-                file=sys.stderr,
-            )
-            return 1
         try:
             await app.start()
         except ConfigError:

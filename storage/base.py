@@ -16,6 +16,10 @@ from typing import Any, Protocol
 Row = dict[str, Any]
 
 
+class AnotherRunner(Exception):
+    """Another desk runs on this database; nothing was changed (no migration ran)."""
+
+
 class DuplicateKey(Exception):
     """An inbound key was already taken: the platform redelivered something we have."""
 
@@ -145,7 +149,8 @@ class Store(Protocol):
     async def claim_runner(self) -> bool:
         """Become the one process that runs the desk on this database (held until `close`);
         False if another holds it. Each running desk delivers the whole outbox, so a second
-        one would send every message twice."""
+        one would send every message twice. `open_store(url, runner=True)` claims it before
+        migrating; this is for a store opened without (to ask whether a desk is running)."""
         ...
 
     async def passed_targets(self, clocks: tuple[str, ...], statuses: tuple[str, ...], limit: int) -> list[Row]: ...

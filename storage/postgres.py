@@ -45,7 +45,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
+from storage.base import AnotherRunner, ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
 from storage.columns import (
     DEAD_LETTER_COLUMNS,
     DEADLINE_COLUMNS,
@@ -222,35 +222,70 @@ class PostgresStore:
         self._runner: asyncpg.Connection | None = None
 
     @classmethod
-    async def open(cls, url: str) -> PostgresStore:
+    async def open(cls, url: str, *, runner: bool = False) -> PostgresStore:
         # A few connections: the desk commits one decision at a time, while the dispatcher
         # and scheduler read and mark deliveries beside it.
         pool = await asyncpg.create_pool(url, min_size=1, max_size=4, init=_init, reset=_keep_session)
+        store = cls(pool)
         try:
-            async with pool.acquire() as conn:
-                await apply_migrations(conn)
+            # The claim comes first: a desk already running here is not migrated under.
+            if runner and not await store.claim_runner():
+                raise AnotherRunner(f"schema {await pool.fetchval('SELECT current_schema()')} is claimed by "
+                                    "another session")
+            await store._migrate(keep_claim=runner)
         except BaseException:
-            await pool.close()
+            await store.close()
             raise
-        return cls(pool)
+        return store
 
-    async def close(self) -> None:
+    async def _migrate(self, *, keep_claim: bool) -> None:
+        """Migrations run under the runner's claim: a reader (`dutydesk tickets …`) of a newer
+        release never changes the schema under a desk that is running on it."""
+        async with self._pool.acquire() as conn:
+            current, newest = await schema_version(conn), len(migrations("postgres"))
+            if current >= newest:
+                await apply_migrations(conn)  # checks, and refuses a newer schema
+                return
+            if not keep_claim and not await self.claim_runner():
+                raise AnotherRunner(
+                    f"the schema is at version {current} and a desk runs on it; this dutydesk would migrate "
+                    f"it to {newest} under that desk — upgrade and restart the desk instead"
+                )
+            try:
+                await apply_migrations(conn)
+            finally:
+                if not keep_claim:
+                    await self._release_runner()
+
+    async def _release_runner(self) -> None:
         if self._runner is not None:
             await self._runner.execute("SELECT pg_advisory_unlock_all()")
             await self._pool.release(self._runner)
             self._runner = None
+
+    async def close(self) -> None:
+        await self._release_runner()
         await self._pool.close()
 
     async def claim_runner(self) -> bool:
-        """A session advisory lock, keyed by the schema the desk's tables live in, held on
-        a connection of its own: PostgreSQL drops it when that session ends, so a process
-        that dies leaves no stale claim behind."""
+        """A session advisory lock, keyed by the schema the desk's tables live in (in this
+        database: advisory locks are per database), held on a connection of its own:
+        PostgreSQL drops it when that session ends, so a process that dies leaves no stale
+        claim behind. Whatever host name or URL reaches it, a schema is one lock."""
         if self._runner is not None:
             return True
         conn = await self._pool.acquire()
-        if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('dutydesk:' || current_schema()))"):
-            self._runner = conn
-            return True
+        try:
+            schema = await conn.fetchval("SELECT current_schema()")
+            if schema is None:
+                path = await conn.fetchval("SHOW search_path")
+                raise RuntimeError(f"no schema of search_path {path!r} exists: create it first")
+            if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('dutydesk:' || current_schema()))"):
+                self._runner = conn
+                return True
+        except BaseException:
+            await self._pool.release(conn)
+            raise
         await self._pool.release(conn)
         return False
 

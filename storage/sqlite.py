@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from typing import IO, Any, TypeVar
 
 import aiosqlite
 
-from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
+from storage.base import AnotherRunner, ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
 from storage.columns import (
     DEAD_LETTER_COLUMNS,
     DEADLINE_COLUMNS,
@@ -38,7 +39,7 @@ from storage.columns import (
     TIME_COLUMNS,
     ticket_query,
 )
-from storage.migrations import apply_migrations
+from storage.migrations import apply_migrations, migrations, schema_version
 
 T = TypeVar("T")
 
@@ -143,23 +144,58 @@ class SqliteStore:
         self._db = db
         self._path = path
         self._checkpointer: _Checkpointer | None = None
-        self._runner_lock: IO[bytes] | None = None
+        self._runner_lock: list[IO[bytes]] | None = None
 
     @classmethod
-    async def open(cls, url: str) -> SqliteStore:
+    async def open(cls, url: str, *, runner: bool = False) -> SqliteStore:
         path = sqlite_path(url)
+        claim = None
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, once per unit of work.
-        db = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+            if runner:
+                claim = _claim(path)  # before SQLite opens the file, let alone migrates it
+                if claim is None:
+                    raise AnotherRunner(_held_by_another(path))
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, once per unit of work.
+            db = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+        except BaseException:
+            _release(claim)
+            raise
         store = cls(db, path)
-        await store._run(_prepare)
+        store._runner_lock = claim
+        try:
+            await store._run(_prepare)
+            await store._migrate()
+        except BaseException:
+            await store.close()
+            raise
         if path != ":memory:":
             # WAL checkpoints off the writer's thread: automatic ones run inside a commit
             # (≈ 10 ms every ~1000 pages, a third of the mean commit time here).
             await store._run(lambda conn: conn.execute("PRAGMA wal_autocheckpoint = 0"))
             store._checkpointer = _Checkpointer(path)
         return store
+
+    async def _migrate(self) -> None:
+        """Migrations run under the runner's claim: a reader (`dutydesk tickets …`) of a newer
+        release never changes the schema under a desk that is running on it."""
+        behind = await self._run(_schema_behind)
+        if not behind:
+            return
+        borrowed = None
+        if self._runner_lock is None and self._path != ":memory:":
+            borrowed = _claim(self._path)
+            if borrowed is None:
+                current, newest = behind
+                raise AnotherRunner(
+                    f"the database is at schema version {current} and a desk runs on it; this dutydesk "
+                    f"would migrate it to {newest} under that desk — upgrade and restart the desk instead"
+                )
+        try:
+            await self._run(apply_migrations)
+        finally:
+            _release(borrowed)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(connection, *args)` on aiosqlite's worker thread in one hop.
@@ -172,16 +208,15 @@ class SqliteStore:
     async def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
-        if self._runner_lock is not None:
-            self._runner_lock.close()  # releases the lock
-            self._runner_lock = None
+        _release(self._runner_lock)
+        self._runner_lock = None
         await self._db.close()
 
     async def claim_runner(self) -> bool:
-        """An exclusive lock on `<database>.run.lock`: the system drops it when the process
-        ends, however it ends, so a crash never leaves a stale claim behind."""
+        """See `_claim`: the system drops the lock when the process ends, however it ends,
+        so a crash never leaves a stale claim behind."""
         if self._runner_lock is None and self._path != ":memory:":
-            self._runner_lock = _lock(f"{self._path}.run.lock")
+            self._runner_lock = _claim(self._path)
             return self._runner_lock is not None
         return True
 
@@ -380,9 +415,44 @@ class SqliteStore:
         )
 
 
+# Desks before the lock moved onto the database file itself held this file, named from the
+# path as written in their config: it is still taken, so that one of them still running
+# is not migrated under either.
+LEGACY_LOCK_SUFFIX = ".run.lock"
+
+
+def _claim(path: str) -> list[IO[bytes]] | None:
+    """The one-runner lock, on the database's identity: an exclusive `flock` on the
+    database file itself. A lock file named after the path would be bypassed by a symlink
+    or a hard link to the database — two desks, two WAL files for one database, and a
+    malformed database after a crash — but every path to the file reaches the same inode
+    and so the same lock. (SQLite's own locks are `fcntl` byte ranges, which `flock` does
+    not touch.) None if another process holds it; instant either way."""
+    handles: list[IO[bytes]] = []
+    for lock_path in (path, path + LEGACY_LOCK_SUFFIX):
+        handle = _lock(lock_path)
+        if handle is None:
+            _release(handles)
+            return None
+        handles.append(handle)
+    return handles
+
+
+def _release(handles: list[IO[bytes]] | None) -> None:
+    for handle in handles or ():
+        handle.close()  # closing releases the lock
+
+
+def _held_by_another(path: str) -> str:
+    real = os.path.realpath(path)
+    where = f"the file {real}" if real != os.path.abspath(path) else "the file"
+    return f"{where} is locked by another process"
+
+
 def _lock(path: str) -> IO[bytes] | None:
-    """The file, held open and exclusively locked; None if another process holds it.
-    Instant either way (never waits for the lock), so fine on the event loop."""
+    """The file (created if missing), held open and exclusively locked; None if another
+    process holds it. Instant either way (never waits for the lock), so fine on the event
+    loop."""
     handle = open(path, "ab")  # held open until the store closes: closing releases the lock
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -425,7 +495,12 @@ def _prepare(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
-    apply_migrations(conn)
+
+
+def _schema_behind(conn: sqlite3.Connection) -> tuple[int, int] | None:
+    """(this database's schema version, this release's) when there are migrations to apply."""
+    current, newest = schema_version(conn), len(migrations("sqlite"))
+    return (current, newest) if current < newest else None
 
 
 def _next_ticket_id(conn: sqlite3.Connection) -> int:

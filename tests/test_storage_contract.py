@@ -5,6 +5,7 @@ named by DUTYDESK_TEST_POSTGRES (default: the local one), skipped when it is unr
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import sqlite3
 import uuid
@@ -15,13 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pytest
 
 from storage import open_store
-from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
+from storage.base import AnotherRunner, ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
+from storage.migrations import apply_migrations, migrations
 from storage.sqlite import SqliteStore
 
 POSTGRES_URL = os.environ.get("DUTYDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -604,6 +606,95 @@ async def test_one_runner_per_database(backend: Backend) -> None:
         assert await second.claim_runner()
     finally:
         await second.close()
+
+
+async def _step_back_one_migration(backend: Backend) -> int:
+    """Make the database look one schema version older (the newest version's tables
+    gone), as if the desk running on it were an older release; returns that version."""
+    if isinstance(backend.store, SqliteStore):
+        newest = len(migrations("sqlite"))
+        await backend.execute(f"PRAGMA user_version = {newest - 1}")
+    else:
+        newest = len(migrations("postgres"))
+        await backend.execute(f"DELETE FROM schema_version WHERE version = {newest}")
+    await backend.execute("DROP TABLE dead_letters")
+    await backend.execute("DROP TABLE conversation_hints")
+    return newest - 1
+
+
+async def _version(backend: Backend) -> int:
+    """The schema version, read without a store (opening one may migrate)."""
+    if backend.url.startswith("sqlite:///"):
+        conn = sqlite3.connect(backend.url.removeprefix("sqlite:///"))
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    import asyncpg
+
+    pg = await asyncpg.connect(backend.url)
+    try:
+        return int(await pg.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))
+    finally:
+        await pg.close()
+
+
+def _other_paths(backend: Backend, tmp_path: Path) -> list[str]:
+    """Other URLs of the same database: for SQLite a symlink and a hard link to the file."""
+    if not backend.url.startswith("sqlite:///"):
+        return [backend.url]
+    path = Path(backend.url.removeprefix("sqlite:///"))
+    (tmp_path / "elsewhere").mkdir(parents=True)
+    symlink, hardlink = tmp_path / "elsewhere" / "symlinked.db", tmp_path / "elsewhere" / "hardlinked.db"
+    symlink.symlink_to(path)
+    os.link(path, hardlink)
+    return [f"sqlite:///{symlink}", f"sqlite:///{hardlink}"]
+
+
+async def test_a_second_runner_is_refused_before_it_migrates(backend: Backend, tmp_path: Path) -> None:
+    """However it is reached — for SQLite through a symlink or a hard link — a database a
+    desk runs on is claimed, and a newer desk started beside it changes nothing."""
+    first = await open_store(backend.url, runner=True)
+    try:
+        older = await _step_back_one_migration(backend)
+        for url in _other_paths(backend, tmp_path):
+            with pytest.raises(AnotherRunner):
+                await open_store(url, runner=True)
+            assert await _version(backend) == older  # no migration ran
+        with pytest.raises(AnotherRunner, match="upgrade and restart the desk"):
+            await open_store(backend.url)  # a reader (tickets list) of the newer release would have to migrate
+        assert await _version(backend) == older
+    finally:
+        await first.close()
+    second = await open_store(_other_paths(backend, tmp_path / "again")[0], runner=True)
+    try:
+        assert await _version(backend) == older + 1  # the first one gone, the second migrates
+    finally:
+        await second.close()
+
+
+def _locked(path: str) -> IO[bytes]:
+    handle = open(path, "ab")  # held open: closing it releases the lock
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return handle
+
+
+async def test_a_desk_of_the_previous_release_still_holding_its_lock_file_is_not_migrated_under(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(db)
+    apply_migrations(conn, target=1)
+    conn.close()
+    held = _locked(f"{db}.run.lock")  # what a desk before this release holds
+    try:
+        with pytest.raises(AnotherRunner):
+            await open_store(f"sqlite:///{db}", runner=True)
+    finally:
+        held.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
 
 
 # -- dead letters and hints -----------------------------------------------------------------
