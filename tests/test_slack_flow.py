@@ -9,11 +9,13 @@ it; `settle` then delivers the outbox with `dispatcher.flush()`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from adapters.slack import SlackChannel
@@ -23,7 +25,7 @@ from bot.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, SlackCo
 from bot.domain import Direction
 from bot.outbound import Adapter
 from routing.language import LanguageDetector
-from tests.standins.slack_api import Message, RateLimit, SlackStandIn, slack_escape
+from tests.standins.slack_api import Message, RateLimit, SlackStandIn, sign, slack_escape
 
 from .conftest import TUESDAY_11, AppViews
 
@@ -409,6 +411,43 @@ async def test_bad_signatures_and_stale_timestamps_are_refused(rig: Rig) -> None
 
     verification = await slack.url_verification()
     assert verification.status == 200 and slack.last_challenge in verification.body
+
+
+async def test_unsigned_and_malformed_requests_get_401_or_400_and_no_traceback(
+    rig: Rig, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Raw HTTP, as a forger (or a broken proxy) would send it."""
+    slack = rig.slack
+    url = slack.app_url
+    now = str(int(slack.wall_clock()))
+
+    def headers(body: bytes | str, timestamp: str = now, signature: str | None = None) -> dict[str, str]:
+        text = body if isinstance(body, str) else body.decode("latin-1")
+        return {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp,
+                "X-Slack-Signature": signature or sign(slack.signing_secret, timestamp, text)}
+
+    poisoned = '{"event":{"type":"message","user":12345}}'
+    cases: list[tuple[bytes | str, dict[str, str], int]] = [
+        (poisoned, {"Content-Type": "application/json"}, 401),  # unsigned: Bolt's TypeError, before
+        (poisoned, headers(poisoned, signature="v0=" + "0" * 64), 401),
+        (poisoned, headers(poisoned, timestamp="not-a-number", signature="v0=00"), 401),
+        (poisoned, headers(poisoned, timestamp=str(int(now) - 3600)), 401),  # signed, an hour old
+        ("", {}, 401),
+        (poisoned, headers(poisoned), 400),  # signed by someone with the secret, still unreadable
+        ("{not json", headers("{not json"), 400),
+        (b"\xff\xfe{}", headers(b"\xff\xfe{}"), 400),
+    ]
+    caplog.set_level(logging.DEBUG)
+    async with aiohttp.ClientSession() as http:
+        for body, sent_headers, status in cases:
+            async with http.post(url, data=body.encode() if isinstance(body, str) else body,
+                                 headers=sent_headers) as resp:
+                assert resp.status == status, (body, await resp.text())
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    assert "Traceback" not in caplog.text
+    assert await rig.tickets() == []
+    answered = await slack.user_message(SEVER, slack.dm_channel(SEVER), "Не работает касса")
+    assert answered.status == 200 and len(await rig.tickets()) == 1
 
 
 async def test_retried_events_never_make_a_second_ticket(rig: Rig) -> None:

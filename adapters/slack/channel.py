@@ -78,7 +78,7 @@ class SlackChannel(ChannelBase):
         desk.accept_replays(CHANNEL, listeners.replay)
         self.running = True
         if http is not None and cfg.mode == "http":
-            modes.serve_http(http, cfg.events_path, app, lambda: self.running)
+            modes.serve_http(http, cfg.events_path, app, lambda: self.running, self._signing_secret)
         else:
             self._socket = await modes.open_socket(app, self._app_token)
         log.info("Slack: @%s in team %s, %s mode", app_name, me.get("team"), cfg.mode)
