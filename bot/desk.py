@@ -23,7 +23,7 @@ from bot.config import Config
 from bot.directory import StaffRoom
 from bot.domain import ConversationRef, Direction, Edited, EventType, Inbound, Sender
 from bot.groupcommit import GroupCommit
-from bot.intake import Receipt, clean_text
+from bot.intake import Receipt, clean_text, is_blank
 from bot.notify import STAFF_ROOM_LANGUAGE
 from bot.outbound import Audience, DeliveryResult, Outbound
 from bot.records import message_from_row, override_from_row, ticket_from_row
@@ -61,12 +61,21 @@ class Desk:
     async def receive(self, msg: Inbound) -> Receipt:
         """Take one platform message. Safe to call again with the same message."""
         s = self.services
-        if not msg.text.strip() and not msg.attachments:
-            log.info("ignored an empty message %s from %s", msg.dedupe_key, msg.sender.identity)
-            return Receipt()
         room = s.directory.staff_room(msg.channel, msg.conversation.chat_id)
         engineer = s.directory.engineer_by_identity(msg.sender.identity)
-        if room is None and engineer is None:
+        customer = room is None and engineer is None
+        if is_blank(msg.text) and not msg.attachments:
+            if customer and msg.unreadable is not None:
+                log.info("message %s from %s holds nothing the desk reads (%s)", msg.dedupe_key,
+                         msg.sender.identity, msg.unreadable)
+                async with self._lock:
+                    try:
+                        return await intake.unreadable(s, msg)
+                    except DuplicateKey:
+                        return Receipt(duplicate=True)
+            log.info("ignored an empty message %s from %s", msg.dedupe_key, msg.sender.identity)
+            return Receipt()
+        if customer:
             return await self._intake.submit(msg)
         async with self._lock:
             try:
