@@ -810,3 +810,19 @@ async def test_role_checks_and_lead_commands_through_telegram(rig: Rig) -> None:
     tg.user_command(ALICE, "/status")
     await rig.settle()
     assert rig.to(ALICE)[-1].text == "You have no open requests."
+
+
+async def test_a_caption_too_long_to_copy_reaches_the_topic_in_parts_and_is_never_undeliverable(rig: Rig) -> None:
+    """A Premium customer's 5,000-character caption: the bot may not copy it whole."""
+    tg = rig.tg
+    caption = "\n".join(f"Шаг {n}: " + ", ".join(["не открывается отчёт"] * 3) for n in range(80))
+    photo = tg.user_sends(IVAN, photo=True, caption=caption)
+    await rig.settle()
+    topic = await rig.topic(1001)
+    in_topic = [s for s in tg.sent if s.chat_id == STAFF and s.thread_id == topic
+                and s.method in ("sendMessage", "copyMessage", "copyMessages")]
+    assert [s.method for s in in_topic][:2] == ["sendMessage", "copyMessages"]  # the header, then the photo
+    assert in_topic[1].copied_from == (IVAN, photo["message_id"]) and in_topic[1].media == "photo"
+    parts = [s.text or "" for s in in_topic[2:]]
+    assert len(parts) == 2 and "\n".join(parts) == f"Ivan Petrov: {caption}\n[photo]"
+    assert {r["state"] for r in await rig.store.outbox_rows()} == {"sent"}
