@@ -12,19 +12,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.config import Config, ConfigError, check_secrets, load_config
+from bot.config import Config, ConfigError, check_secrets, literal_secrets, load_config
+from bot.redact import redact_logs
 from routing.durations import parse_duration
 
 DEFAULT_CONFIG = "config.toml"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), format=LOG_FORMAT)
+    redact_logs()  # no secret the desk reads reaches a log line
     try:
         return int(args.handler(args) or 0)
     except ConfigError as exc:
@@ -116,6 +116,8 @@ def _run(args: argparse.Namespace) -> int:
     problems = check_secrets(cfg)
     if problems:
         raise ConfigError(f"{args.config}: " + f"\n{args.config}: ".join(problems))
+    for warning in literal_secrets(cfg):
+        logging.getLogger("dutydesk").warning("%s: %s", args.config, warning)
     from bot.app import App, build_adapters
 
     adapters = build_adapters(cfg)
@@ -173,6 +175,8 @@ def _check_config(args: argparse.Namespace) -> int:
     problems = check_secrets(cfg)
     for problem in problems:
         print(f"{args.file}: {problem}", file=sys.stderr)
+    for warning in literal_secrets(cfg):
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
     channels = [name for name in ("telegram", "slack", "local") if getattr(cfg, name).enabled]
     print(
         f"{args.file}: OK — {len(cfg.engineers)} engineers, {len(cfg.organisations)} organisations, "

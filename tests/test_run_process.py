@@ -103,7 +103,7 @@ async def test_dutydesk_run_serves_both_messengers_and_stops_on_sigterm(
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "SLACK_BOT_TOKEN": "xoxb-test",
            "SLACK_SIGNING_SECRET": "secret"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env,
+        sys.executable, "-m", "bot.cli", "--log-level", "debug", "run", "--config", str(config), env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     try:
@@ -131,6 +131,8 @@ async def test_dutydesk_run_serves_both_messengers_and_stops_on_sigterm(
             process.send_signal(signal.SIGTERM)
         output = (await asyncio.wait_for(process.communicate(), timeout=30))[0].decode(errors="replace")
     assert process.returncode == 0, output
+    # Every log line, at debug level too, with the secrets blanked out.
+    assert "running: telegram, slack" in output and TOKEN not in output and "xoxb-test" not in output
 
 
 def _local_config(path: Path, db: Path, port: int) -> Path:
