@@ -136,6 +136,8 @@ class DeliveryConfig(Model):
     retry_base_seconds: float = Field(default=1.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
     max_attempts: int = Field(default=12, ge=1)
+    # Messages sent and not yet booked, at most: what a crash can make the outbox send again.
+    max_in_flight: int = Field(default=16, ge=1)
 
 
 class IntakeConfig(Model):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -30,7 +30,7 @@ from bot.records import message_from_row, override_from_row, ticket_from_row
 from bot.services import Services
 from bot.work import Work
 from routing.language import LanguageDetector
-from storage.base import DuplicateKey, Store
+from storage.base import Booking, DuplicateKey, Store
 
 log = logging.getLogger("dutydesk.desk")
 
@@ -42,7 +42,13 @@ class Desk:
     ) -> None:
         self.services = Services.build(cfg, store, clock, channels, detector)
         self._lock = asyncio.Lock()
-        self._intake = GroupCommit(self._lock, partial(intake.customer_messages, self.services))
+        # A part of an album goes alone: the parts merge into one stored message, which the
+        # next part must find in the store.
+        self._intake: GroupCommit[Inbound, Receipt] = GroupCommit(
+            self._lock, partial(intake.customer_messages, self.services), alone=lambda msg: msg.album is not None,
+        )
+        # Deliveries are booked together: the sooner one commits, the less a crash re-sends.
+        self._bookings: GroupCommit[Booking, None] = GroupCommit(None, self._book)
         self._replays: dict[str, deadletters.Replay] = {}
 
     @property
@@ -191,10 +197,14 @@ class Desk:
         ):
             thread = {"ticket_id": message.ticket_id, "channel": rcpt.channel, "chat_id": rcpt.chat_id,
                       "thread_id": result.thread_id or rcpt.thread_id, "header_id": result.header_id}
-        await s.store.mark_sent(message.id, s.clock.now(), result.message_id, ref, thread)
+        await self._bookings.submit(Booking(message.id, s.clock.now(), result.message_id, ref, thread))
         recreated = rcpt.thread_id is not None and result.thread_id not in (None, rcpt.thread_id)
         if recreated and message.kind != "header" and message.ticket_id is not None:
             await self._repost_header(message.ticket_id, StaffRoom(rcpt.channel, rcpt.chat_id))
+
+    async def _book(self, bookings: Sequence[Booking]) -> list[None]:
+        await self.store.mark_sent_many(bookings)
+        return [None] * len(bookings)
 
     async def _repost_header(self, ticket_id: int, room: StaffRoom) -> None:
         """A staff thread deleted by hand was re-created by delivery: give it its header

@@ -8,6 +8,11 @@ never take (the user blocked the bot) is marked failed and the desk is told. A m
 marked sent only after the platform accepted it, so a crash in between re-sends it on
 restart: at-least-once towards the platform, exactly-once in the outbox's books.
 
+A crash between the platform taking a message and the outbox booking it sends it again,
+so the dispatcher bounds that window: at most `[delivery] max_in_flight` messages are
+ever sent and not yet booked (across all lanes), and bookings that come due together are
+committed together (`bot/groupcommit.py`).
+
 The books themselves can be out of reach for a while (another process holds SQLite's
 write lock, PostgreSQL fails over). Every storage call a lane makes is retried with
 back-off until it succeeds, and only then does the lane move on: a message the platform
@@ -90,6 +95,7 @@ class Dispatcher:
         self._cursor = 0
         self._wake = asyncio.Event()
         self._pumping = asyncio.Lock()
+        self._unbooked = asyncio.Semaphore(config.max_in_flight)
         self._warned: set[str] = set()
         self._runner: asyncio.Task[None] | None = None
 
@@ -235,25 +241,35 @@ class Dispatcher:
 
     async def _deliver(self, state: _LaneState, message: Outbound) -> bool:
         """One attempt. True when the message is done with (sent or given up)."""
+        await self._pacers[message.recipient.channel].wait(state.lane)
+        # A message the platform took but the books have not: what a crash would send again.
+        # The slot is held from the send to its booking, so never more than `max_in_flight`.
+        async with self._unbooked:
+            done, pause = await self._attempt(state, message)
+        if pause:
+            await self._sleep(pause)
+        return done
+
+    async def _attempt(self, state: _LaneState, message: Outbound) -> tuple[bool, float]:
+        """(done with it, seconds to wait before the next attempt)."""
         name = message.recipient.channel
         channel = self._channels[name]
         pacer = self._pacers[name]
-        await pacer.wait(state.lane)
         try:
             result = await channel.deliver(message, lambda: pacer.wait(state.lane))
         except RetryLater as exc:
             log.info("%s asked to wait %.1fs before outbox %s", name, exc.seconds, message.id)
             pacer.hold(state.lane, exc.seconds)
-            return False
+            return False, 0.0
         except Undeliverable as exc:
             await self._book(f"booking outbox {message.id} as undeliverable",
                              partial(self._listener.delivery_failed, message, str(exc)))
-            return True
+            return True, 0.0
         except ChatMoved as exc:
             await self._book(f"moving chat {message.recipient.chat_id}",
                              partial(self._listener.chat_moved, name, message.recipient.chat_id, exc.new_chat_id))
             self._move_lane(state, message.recipient.chat_id, exc.new_chat_id)
-            return False
+            return False, 0.0
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -262,23 +278,22 @@ class Dispatcher:
         # The platform has it: from here on only the books may be retried, never the send.
         await self._book(f"booking outbox {message.id} as sent",
                          partial(self._listener.record_delivery, message, result))
-        return True
+        return True, 0.0
 
-    async def _retry_or_give_up(self, state: _LaneState, message: Outbound, exc: Exception) -> bool:
+    async def _retry_or_give_up(self, state: _LaneState, message: Outbound, exc: Exception) -> tuple[bool, float]:
         attempts = message.attempts + 1
         reason = f"{type(exc).__name__}: {exc}"
         if attempts >= self._config.max_attempts:
             log.error("outbox %s failed %d times, giving up: %s", message.id, attempts, reason)
             await self._book(f"booking outbox {message.id} as failed", partial(
                 self._listener.delivery_failed, message, f"gave up after {attempts} attempts: {reason}"))
-            return True
+            return True, 0.0
         delay = self._pause(attempts)
         log.warning("outbox %s attempt %d failed (%s); retrying in %.1fs", message.id, attempts, reason, delay)
         await self._book(f"noting attempt {attempts} of outbox {message.id}",
                          partial(self._store.note_attempt, message.id, reason))
         state.queue[0] = replace(message, attempts=attempts)
-        await self._sleep(delay)
-        return False
+        return False, delay
 
     def _move_lane(self, state: _LaneState, old: str, new: str) -> None:
         state.queue = deque(

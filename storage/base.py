@@ -56,6 +56,18 @@ class ChangeSet:
 
 
 @dataclass(frozen=True)
+class Booking:
+    """A delivered outbox row: sent at `at` as `platform_id`, with the message ref it made
+    (replies to it find the ticket) and the staff thread it bound, if any."""
+
+    outbox_id: int
+    at: datetime
+    platform_id: str | None
+    ref: Row | None = None
+    thread: Row | None = None
+
+
+@dataclass(frozen=True)
 class Probe:
     """What to look up for one inbound message."""
 
@@ -131,6 +143,10 @@ class Store(Protocol):
         self, outbox_id: int, at: datetime, platform_id: str | None, ref: Row | None,
         thread: Row | None,
     ) -> None: ...
+
+    async def mark_sent_many(self, bookings: Sequence[Booking]) -> None:
+        """`mark_sent` for each, in order, in one transaction."""
+        ...
 
     async def mark_failed(self, outbox_id: int, at: datetime, error: str) -> None: ...
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.base import AnotherRunner, ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
+from storage.base import AnotherRunner, Booking, ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
 from storage.columns import (
     DEAD_LETTER_COLUMNS,
     DEADLINE_COLUMNS,
@@ -382,19 +382,26 @@ class PostgresStore:
         self, outbox_id: int, at: datetime, platform_id: str | None, ref: Row | None,
         thread: Row | None,
     ) -> None:
+        await self.mark_sent_many([Booking(outbox_id, at, platform_id, ref, thread)])
+
+    async def mark_sent_many(self, bookings: Sequence[Booking]) -> None:
+        if not bookings:
+            return
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
+            await conn.executemany(
                 "UPDATE outbox SET state = 'sent', sent_at = $1, platform_id = $2, "
                 "attempts = attempts + 1 WHERE id = $3 AND state = 'pending'",
-                at, platform_id, outbox_id,
+                [(b.at, b.platform_id, b.outbox_id) for b in bookings],
             )
-            if ref is not None:
-                await conn.execute(UPSERT_REF, *_values(ref, REF_COLUMNS))
-            if thread is not None:
-                await conn.execute(
-                    UPSERT_STAFF_THREAD, thread["ticket_id"], thread["channel"], thread["chat_id"],
-                    thread["thread_id"], thread.get("header_id"),
-                )
+            refs = [_values(b.ref, REF_COLUMNS) for b in bookings if b.ref is not None]
+            if refs:
+                await conn.executemany(UPSERT_REF, refs)
+            threads = [
+                (t["ticket_id"], t["channel"], t["chat_id"], t["thread_id"], t.get("header_id"))
+                for t in (b.thread for b in bookings) if t is not None
+            ]
+            if threads:
+                await conn.executemany(UPSERT_STAFF_THREAD, threads)
 
     async def mark_failed(self, outbox_id: int, at: datetime, error: str) -> None:
         await self._pool.execute(

@@ -22,7 +22,7 @@ from typing import IO, Any, TypeVar
 
 import aiosqlite
 
-from storage.base import AnotherRunner, ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
+from storage.base import AnotherRunner, Booking, ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
 from storage.columns import (
     DEAD_LETTER_COLUMNS,
     DEADLINE_COLUMNS,
@@ -304,7 +304,11 @@ class SqliteStore:
         self, outbox_id: int, at: datetime, platform_id: str | None, ref: Row | None,
         thread: Row | None,
     ) -> None:
-        await self._run(_mark_sent, outbox_id, at, platform_id, ref, thread)
+        await self._run(_mark_sent, [Booking(outbox_id, at, platform_id, ref, thread)])
+
+    async def mark_sent_many(self, bookings: Sequence[Booking]) -> None:
+        if bookings:
+            await self._run(_mark_sent, bookings)
 
     async def mark_failed(self, outbox_id: int, at: datetime, error: str) -> None:
         await self._run(
@@ -658,28 +662,26 @@ def _write(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
     return conn.execute(sql, params).rowcount
 
 
-def _mark_sent(
-    conn: sqlite3.Connection, outbox_id: int, at: datetime, platform_id: str | None,
-    ref: Row | None, thread: Row | None,
-) -> None:
+def _mark_sent(conn: sqlite3.Connection, bookings: Sequence[Booking]) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, platform_id = ?, "
-            "attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
-            (encode_time(at), platform_id, outbox_id),
-        )
-        if ref is not None:
-            conn.execute(INSERT_REF, _values(ref, REF_COLUMNS))
-        if thread is not None:
+        for b in bookings:
             conn.execute(
-                "INSERT INTO staff_threads (ticket_id, channel, chat_id, thread_id, header_id) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (ticket_id, channel) DO UPDATE SET "
-                "chat_id = excluded.chat_id, thread_id = excluded.thread_id, "
-                "header_id = coalesce(excluded.header_id, staff_threads.header_id)",
-                (thread["ticket_id"], thread["channel"], thread["chat_id"], thread["thread_id"],
-                 thread.get("header_id")),
+                "UPDATE outbox SET state = 'sent', sent_at = ?, platform_id = ?, "
+                "attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
+                (encode_time(b.at), b.platform_id, b.outbox_id),
             )
+            if b.ref is not None:
+                conn.execute(INSERT_REF, _values(b.ref, REF_COLUMNS))
+            if b.thread is not None:
+                t = b.thread
+                conn.execute(
+                    "INSERT INTO staff_threads (ticket_id, channel, chat_id, thread_id, header_id) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (ticket_id, channel) DO UPDATE SET "
+                    "chat_id = excluded.chat_id, thread_id = excluded.thread_id, "
+                    "header_id = coalesce(excluded.header_id, staff_threads.header_id)",
+                    (t["ticket_id"], t["channel"], t["chat_id"], t["thread_id"], t.get("header_id")),
+                )
     except BaseException:
         conn.execute("ROLLBACK")
         raise

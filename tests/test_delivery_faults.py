@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot import backoff
-from bot.config import Config
+from bot.config import Config, DeliveryConfig
 from bot.outbound import DeliveryResult, Outbound
 from routing.language import LanguageDetector
+from storage.base import Booking
 
-from .conftest import Desk
+from .conftest import TUESDAY_11, Desk, open_desk
 from .test_telegram_flow import IVAN, STAFF, Rig, rig_on_its_own_stand_in
 
 ACME = "200004"
@@ -115,21 +116,22 @@ async def test_the_dispatcher_keeps_no_cache_of_what_is_delivered(desk: Desk) ->
 
 async def test_a_failing_booking_is_retried_and_the_message_is_sent_once(desk: Desk) -> None:
     store = desk.app.store
-    mark_sent = store.mark_sent
+    mark_sent_many = store.mark_sent_many
     calls: dict[int, int] = {}
 
-    async def flaky(outbox_id: int, *args: Any) -> None:
-        calls[outbox_id] = calls.get(outbox_id, 0) + 1
-        if calls[outbox_id] <= 2:
+    async def flaky(bookings: Sequence[Booking]) -> None:
+        for b in bookings:
+            calls[b.outbox_id] = calls.get(b.outbox_id, 0) + 1
+        if any(calls[b.outbox_id] <= 2 for b in bookings):
             raise sqlite3.OperationalError("database is locked")
-        await mark_sent(outbox_id, *args)
+        await mark_sent_many(bookings)
 
-    store.mark_sent = flaky  # type: ignore[method-assign]
+    store.mark_sent_many = flaky  # type: ignore[method-assign]
     await desk.local.say(ACME, "Checkout is down")
     await desk.deliver()
     rows = await store.outbox_rows()
     assert rows and {r["state"] for r in rows} == {"sent"}
-    assert calls == {r["id"]: 3 for r in rows}  # every booking failed twice...
+    assert all(calls[r["id"]] >= 3 for r in rows)  # every booking failed twice at least...
     assert sorted(d.message.id for d in desk.local.sent) == [r["id"] for r in rows]  # ...and each was sent once
 
 
@@ -141,3 +143,50 @@ def test_retry_pauses_double_are_capped_and_jittered() -> None:
     assert backoff.pause(10_000, 1.0, 60.0, rng=lambda: 0.0) == 30.0  # no overflow
     drawn = {backoff.pause(3, 1.0, 60.0) for _ in range(50)}
     assert len(drawn) > 1 and all(2.0 <= d <= 4.0 for d in drawn)  # spread, never much sooner
+
+
+async def test_never_more_than_max_in_flight_messages_are_sent_and_not_yet_booked(
+    tmp_path: Path, example_config: Config, detector: LanguageDetector,
+) -> None:
+    """What a crash can make the outbox send again is bounded: bookings are held back one
+    by one, and no send happens while `max_in_flight` sent messages wait for theirs."""
+    cfg = example_config.model_copy(update={"delivery": DeliveryConfig(max_in_flight=2)})
+    handle = await open_desk(cfg, tmp_path / "desk.db", detector, TUESDAY_11)
+    try:
+        sent_unbooked: list[int] = []
+        waiting: list[asyncio.Event] = []
+        in_the_books = [0]  # sent, and their booking not done yet
+        changed = asyncio.Event()
+        record = handle.app.desk.record_delivery
+
+        def sent(_: Any) -> None:
+            sent_unbooked.append(in_the_books[0] + 1)  # this one, and those still waiting for their booking
+            changed.set()
+
+        async def held_booking(message: Outbound, result: DeliveryResult) -> None:
+            in_the_books[0] += 1
+            gate = asyncio.Event()
+            waiting.append(gate)
+            changed.set()
+            await gate.wait()
+            await record(message, result)
+            in_the_books[0] -= 1
+
+        handle.local.listeners.append(sent)
+        handle.app.desk.record_delivery = held_booking  # type: ignore[method-assign]
+        for n in range(4):
+            await handle.local.say(str(300_000 + n), f"Customer {n}: the export fails")
+        total = len(await handle.store.outbox_rows(state="pending"))
+        flushing = asyncio.create_task(handle.deliver())
+        released = 0
+        while released < total:
+            while len(waiting) <= released:  # until the next booking is held
+                changed.clear()
+                await asyncio.wait_for(changed.wait(), timeout=30)
+            waiting[released].set()
+            released += 1
+        await asyncio.wait_for(flushing, timeout=30)
+        assert len(sent_unbooked) == total and max(sent_unbooked) == 2  # the bound was reached, never passed
+        assert {r["state"] for r in await handle.store.outbox_rows()} == {"sent"}
+    finally:
+        await handle.close()

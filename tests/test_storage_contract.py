@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pytest
 
 from storage import open_store
-from storage.base import AnotherRunner, ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
+from storage.base import AnotherRunner, Booking, ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
 from storage.migrations import apply_migrations, migrations
 from storage.sqlite import SqliteStore
 
@@ -539,6 +539,22 @@ async def test_staff_threads_are_bound_and_keep_their_header(store: Store) -> No
     assert await store.ticket_by_thread("local", "staff", "th1") is None
     await store.mark_sent(ids[3], at(4), "c3", None, {**thread, "header_id": "h2"})
     assert [r["header_id"] for r in await store.staff_threads() if r["ticket_id"] == 1001] == ["h2"]
+
+
+async def test_many_deliveries_are_booked_in_one_call_as_one_by_one(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001)], outbox=[outbox(1001) for _ in range(3)]))
+    ids = [r["id"] for r in await store.outbox_rows()]
+    thread = {"ticket_id": 1001, "channel": "local", "chat_id": "staff", "thread_id": "th1", "header_id": "h1"}
+    ref = {"channel": "local", "chat_id": "1", "message_id": "p2", "ticket_id": 1001}
+    await store.mark_sent_many([
+        Booking(ids[0], at(1), "h1", None, thread), Booking(ids[1], at(2), "p2", ref),
+        Booking(ids[2], at(3), "c3", None, {**thread, "thread_id": "th2", "header_id": None}),
+    ])
+    assert [(r["state"], r["platform_id"], r["sent_at"]) for r in await store.outbox_rows()] == [
+        ("sent", "h1", at(1)), ("sent", "p2", at(2)), ("sent", "c3", at(3))]
+    assert (await store.ticket_by_ref("local", "1", "p2") or {}).get("id") == 1001
+    assert await store.staff_threads() == [{**thread, "thread_id": "th2"}]  # in order: moved, header kept
+    await store.mark_sent_many([])
 
 
 # -- deadlines -----------------------------------------------------------------------------------
