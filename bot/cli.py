@@ -201,9 +201,13 @@ def _tickets_list(args: argparse.Namespace) -> int:
 def _tickets_show(args: argparse.Namespace) -> int:
     from bot.readers import show_ticket
 
-    lines = asyncio.run(show_ticket(_storage_url(args), args.ticket))
+    return _shown(asyncio.run(show_ticket(_storage_url(args), args.ticket)), f"ticket {args.ticket}")
+
+
+def _shown(lines: list[str] | None, missing: str) -> int:
+    """Print a view, or say what is not there."""
     if lines is None:
-        print(f"dutydesk: no ticket {args.ticket}", file=sys.stderr)
+        print(f"dutydesk: no {missing}", file=sys.stderr)
         return 1
     for line in lines:
         print(line)
@@ -221,13 +225,7 @@ def _deadletter_list(args: argparse.Namespace) -> int:
 def _deadletter_show(args: argparse.Namespace) -> int:
     from bot.readers import show_dead_letter
 
-    lines = asyncio.run(show_dead_letter(_storage_url(args), args.id))
-    if lines is None:
-        print(f"dutydesk: no dead letter {args.id}", file=sys.stderr)
-        return 1
-    for line in lines:
-        print(line)
-    return 0
+    return _shown(asyncio.run(show_dead_letter(_storage_url(args), args.id)), f"dead letter {args.id}")
 
 
 def _deadletter_retry(args: argparse.Namespace) -> int:

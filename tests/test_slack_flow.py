@@ -22,6 +22,7 @@ from adapters.slack import SlackChannel
 from bot.app import App
 from bot.clock import ManualClock
 from bot.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, SlackConfig, StorageConfig
+from bot.desk import Desk
 from bot.domain import Direction
 from bot.outbound import Adapter
 from routing.language import LanguageDetector
@@ -481,9 +482,9 @@ async def test_a_failing_desk_is_tried_again_before_slack_gets_its_answer(rig: R
     assert len(await rig.tickets()) == 1
 
 
-async def test_slack_gets_500_and_retries_only_what_cannot_even_be_set_aside(rig: Rig) -> None:
-    slack = rig.slack
-    desk = rig.app.desk
+def database_down_until_set_aside(desk: Desk) -> None:
+    """Every attempt at a message fails, and so does setting it aside; after that, the
+    database is back (for the redelivery)."""
     receive = desk.receive
     outage = {"on": True}
 
@@ -493,11 +494,16 @@ async def test_slack_gets_500_and_retries_only_what_cannot_even_be_set_aside(rig
         return await receive(inbound)
 
     async def cannot_set_aside(*args: Any) -> None:
-        outage["on"] = False  # the database is back for the redelivery
+        outage["on"] = False
         raise RuntimeError("database is locked")
 
     desk.receive = down  # type: ignore[method-assign]
     desk.set_aside = cannot_set_aside  # type: ignore[method-assign]
+
+
+async def test_slack_gets_500_and_retries_only_what_cannot_even_be_set_aside(rig: Rig) -> None:
+    slack = rig.slack
+    database_down_until_set_aside(rig.app.desk)
     failed = await slack.user_message(SEVER, slack.dm_channel(SEVER), "Не формируется отчёт")
     assert failed.status == 500 and await rig.tickets() == []
     assert (await slack.redeliver_last_event(retry_num=1)).status == 200

@@ -86,6 +86,13 @@ def telegram_config(base: Config, db: Path, tg: TelegramStandIn, *, port: int = 
     })
 
 
+def webhook_config(base: Config, db: Path, tg: TelegramStandIn) -> tuple[Config, str]:
+    """`telegram_config` on a webhook at a free port of this machine; and the webhook's URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    return telegram_config(base, db, tg, port=port, mode="webhook", webhook_url=url), url
+
+
 @dataclass
 class Rig(AppViews):
     tg: TelegramStandIn
@@ -150,11 +157,9 @@ async def rig_on_its_own_stand_in(
     """A rig with a stand-in of its own, polling or on a webhook: for other test modules."""
     async with TelegramStandIn(token=TOKEN, bot_username=BOT, limits=None) as stand_in:
         populate(stand_in)
-        settings: dict[str, Any] = {}
-        if mode == "webhook":
-            port = free_port()
-            settings = {"port": port, "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook"}
-        handle = await open_rig(stand_in, telegram_config(cfg, tmp_path / "desk.db", stand_in, **settings), detector)
+        db = tmp_path / "desk.db"
+        chosen = webhook_config(cfg, db, stand_in)[0] if mode == "webhook" else telegram_config(cfg, db, stand_in)
+        handle = await open_rig(stand_in, chosen, detector)
         yield handle
         await handle.close()
 
@@ -226,9 +231,7 @@ async def test_round_trip_with_long_polling(rig: Rig) -> None:
 async def test_round_trip_with_webhook(
     tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    cfg = telegram_config(example_config, tmp_path / "desk.db", tg, port=port, mode="webhook", webhook_url=url)
+    cfg, url = webhook_config(example_config, tmp_path / "desk.db", tg)
     rig = await open_rig(tg, cfg, detector)
     try:
         update = {"update_id": 1, "message": {
@@ -249,9 +252,7 @@ async def test_round_trip_with_webhook(
 async def test_webhook_tries_an_update_again_before_answering(
     tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    cfg = telegram_config(example_config, tmp_path / "desk.db", tg, port=port, mode="webhook", webhook_url=url)
+    cfg, _url = webhook_config(example_config, tmp_path / "desk.db", tg)
     rig = await open_rig(tg, cfg, detector)
     try:
         flaky, calls = fail_once(rig.app.desk.receive, RuntimeError("database is locked"))
@@ -269,9 +270,7 @@ async def test_webhook_tries_an_update_again_before_answering(
 async def test_webhook_answers_500_when_the_update_can_be_neither_taken_nor_set_aside(
     tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    cfg = telegram_config(example_config, tmp_path / "desk.db", tg, port=port, mode="webhook", webhook_url=url)
+    cfg, _url = webhook_config(example_config, tmp_path / "desk.db", tg)
     cfg = cfg.model_copy(update={"intake": IntakeConfig(attempts=1)})
     rig = await open_rig(tg, cfg, detector)
     try:
