@@ -127,10 +127,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{ticket} is no longer yours: {reason}",
         "ru": "{ticket} больше не на вас: {reason}",
     },
-    "set_aside": {
-        "en": "⚠ A {channel} update ({update}) could not be taken after {attempts} attempts; it is set aside so that the ones after it go on.\nError: {error}\nSet aside and waiting: {count}. `dutydesk deadletter list` shows them; `dutydesk deadletter retry ID` tries one again once the cause is fixed.",
-        "ru": "⚠ Входящее обновление {channel} ({update}) не удалось принять за {attempts} попыток; оно отложено, чтобы следующие не ждали.\nОшибка: {error}\nОтложено и ждёт: {count}. `dutydesk deadletter list` — список; `dutydesk deadletter retry ID` — повторить, когда причина устранена.",
-    },
     "delivery_failed": {
         "en": "{ticket}: your message could not be delivered to the customer ({reason}).",
         "ru": "{ticket}: сообщение клиенту не доставлено ({reason}).",
@@ -138,6 +134,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "reminder": {
         "en": "{cover}{ticket} · {priority}: {clock} — {percent}% of the target used, due {due}.",
         "ru": "{cover}{ticket} · {priority}: {clock} — использовано {percent}% срока, крайний срок {due}.",
+    },
+    "set_aside": {
+        "en": "⚠ A {channel} update ({update}) could not be taken after {attempts} attempts; it is set aside so that the ones after it go on.\nError: {error}\nSet aside and waiting: {count}. `dutydesk deadletter list` shows them; `dutydesk deadletter retry ID` tries one again once the cause is fixed.",
+        "ru": "⚠ Входящее обновление {channel} ({update}) не удалось принять за {attempts} попыток; оно отложено, чтобы следующие не ждали.\nОшибка: {error}\nОтложено и ждёт: {count}. `dutydesk deadletter list` — список; `dutydesk deadletter retry ID` — повторить, когда причина устранена.",
     },
     "breach": {
         "en": "{cover}{ticket} · {priority}: {clock} SLA breached (was due {due}).",
