@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/langid.py ../shared/langid-testdata/lingua
 	$(BIN)/python bench/scheduler.py
 	$(BIN)/python bench/telegram_send.py
+	$(BIN)/python bench/faults.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

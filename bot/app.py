@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config, ConfigError
@@ -24,6 +25,9 @@ from routing.language import LanguageDetector
 from storage import Store, open_store
 
 log = logging.getLogger("dutydesk.app")
+
+# How soon a `dutydesk deadletter retry` (a mark in the database) is acted on.
+RETRY_CHECK_SECONDS = 5
 
 
 def build_adapters(cfg: Config) -> dict[str, Adapter]:
@@ -57,10 +61,12 @@ class App:
     @classmethod
     async def create(
         cls, cfg: Config, *, clock: Clock | None = None, adapters: dict[str, Adapter] | None = None,
-        detector: LanguageDetector | None = None, serve_http: bool = True,
+        detector: LanguageDetector | None = None, serve_http: bool = True, runner: bool = False,
     ) -> App:
+        """`runner`: this is the one desk on the database (`dutydesk run`): it claims it before
+        anything else, and `storage.AnotherRunner` says another desk holds it."""
         adapters = build_adapters(cfg) if adapters is None else adapters
-        store = await open_store(cfg.storage.url)
+        store = await open_store(cfg.storage.url, runner=runner)
         desk = Desk(cfg, store, clock or SystemClock(), channels=frozenset(adapters), detector=detector)
         dispatcher = Dispatcher(store, desk, adapters, cfg.delivery)
         scheduler = SlaScheduler(desk)
@@ -79,6 +85,8 @@ class App:
         await self.dispatcher.start()
         await self.scheduler.start()
         self._schedule_briefings()
+        self.scheduler.add_cron("retry-set-aside", self.desk.retry_set_aside,
+                                IntervalTrigger(seconds=RETRY_CHECK_SECONDS))
 
     async def _serve_http(self, http: HttpServer) -> None:
         try:

@@ -12,19 +12,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.config import Config, ConfigError, check_secrets, load_config
+from bot.config import Config, ConfigError, check_secrets, literal_secrets, load_config
+from bot.redact import redact_logs
 from routing.durations import parse_duration
 
 DEFAULT_CONFIG = "config.toml"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), format=LOG_FORMAT)
+    redact_logs()  # no secret the desk reads reaches a log line
     try:
         return int(args.handler(args) or 0)
     except ConfigError as exc:
@@ -61,6 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     _database_args(show)
     show.add_argument("ticket", help="e.g. T-1042")
     show.set_defaults(handler=_tickets_show)
+
+    dead = sub.add_parser("deadletter", help="updates intake could not take and set aside: list, show, retry")
+    dead_sub = dead.add_subparsers(required=True, metavar="ACTION")
+    dead_list = dead_sub.add_parser("list", help="set-aside updates, newest first")
+    _database_args(dead_list)
+    dead_list.add_argument("--state", default="open", choices=["open", "retry", "done", "all"])
+    dead_list.add_argument("--limit", type=int, default=50)
+    dead_list.set_defaults(handler=_deadletter_list)
+    for action, handler, text in (("show", _deadletter_show, "one: its error and raw payload"),
+                                  ("retry", _deadletter_retry, "have the running desk take it again")):
+        one = dead_sub.add_parser(action, help=text)
+        _database_args(one)
+        one.add_argument("id", type=int)
+        one.set_defaults(handler=handler)
 
     explain = sub.add_parser("explain", help="dry run: how the desk would route a message, and its deadlines (JSON)")
     explain.add_argument("--config", default=DEFAULT_CONFIG, help="TOML config file (default: %(default)s)")
@@ -102,6 +116,8 @@ def _run(args: argparse.Namespace) -> int:
     problems = check_secrets(cfg)
     if problems:
         raise ConfigError(f"{args.config}: " + f"\n{args.config}: ".join(problems))
+    for warning in literal_secrets(cfg):
+        logging.getLogger("dutydesk").warning("%s: %s", args.config, warning)
     from bot.app import App, build_adapters
 
     adapters = build_adapters(cfg)
@@ -116,19 +132,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: ignore[type-arg]
-    app = await app_type.create(cfg, adapters=adapters)
+    from storage import AnotherRunner
+
+    try:
+        # The database is claimed before anything touches it (no migration runs under a desk
+        # that is already running on it, whichever path or link leads there).
+        app = await app_type.create(cfg, adapters=adapters, runner=True)
+    except AnotherRunner as exc:
+        print(f"dutydesk: another dutydesk is already running on this database ({_where(cfg.storage.url)}: {exc}); "
+              "stop it first — two would send every message twice", file=sys.stderr)
+        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        if not await app.store.claim_runner():
-            print(
-                f"dutydesk: another dutydesk is already running on this database ({_where(cfg.storage.url)}); "
-                "stop it first — two would send every message twice",
-                file=sys.stderr,
-            )
-            return 1
         try:
             await app.start()
         except ConfigError:
@@ -157,6 +175,8 @@ def _check_config(args: argparse.Namespace) -> int:
     problems = check_secrets(cfg)
     for problem in problems:
         print(f"{args.file}: {problem}", file=sys.stderr)
+    for warning in literal_secrets(cfg):
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
     channels = [name for name in ("telegram", "slack", "local") if getattr(cfg, name).enabled]
     print(
         f"{args.file}: OK — {len(cfg.engineers)} engineers, {len(cfg.organisations)} organisations, "
@@ -181,13 +201,39 @@ def _tickets_list(args: argparse.Namespace) -> int:
 def _tickets_show(args: argparse.Namespace) -> int:
     from bot.readers import show_ticket
 
-    lines = asyncio.run(show_ticket(_storage_url(args), args.ticket))
+    return _shown(asyncio.run(show_ticket(_storage_url(args), args.ticket)), f"ticket {args.ticket}")
+
+
+def _shown(lines: list[str] | None, missing: str) -> int:
+    """Print a view, or say what is not there."""
     if lines is None:
-        print(f"dutydesk: no ticket {args.ticket}", file=sys.stderr)
+        print(f"dutydesk: no {missing}", file=sys.stderr)
         return 1
     for line in lines:
         print(line)
     return 0
+
+
+def _deadletter_list(args: argparse.Namespace) -> int:
+    from bot.readers import list_dead_letters
+
+    for line in asyncio.run(list_dead_letters(_storage_url(args), state=args.state, limit=args.limit)):
+        print(line)
+    return 0
+
+
+def _deadletter_show(args: argparse.Namespace) -> int:
+    from bot.readers import show_dead_letter
+
+    return _shown(asyncio.run(show_dead_letter(_storage_url(args), args.id)), f"dead letter {args.id}")
+
+
+def _deadletter_retry(args: argparse.Namespace) -> int:
+    from bot.readers import mark_for_retry
+
+    marked, message = asyncio.run(mark_for_retry(_storage_url(args), args.id, datetime.now(UTC)))
+    print(message if marked else f"dutydesk: {message}", file=sys.stdout if marked else sys.stderr)
+    return 0 if marked else 1
 
 
 def _explain(args: argparse.Namespace) -> int:

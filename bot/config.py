@@ -21,13 +21,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    GetCoreSchemaHandler,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import CoreSchema, core_schema
 
+from bot import redact
 from routing.calendar import WeeklyHours
 from routing.durations import parse_duration
 from routing.priority import Priority
@@ -81,21 +81,31 @@ TemplateName = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")]
 TemplateText = Annotated[str, Field(min_length=1)]
 
 
-class Secret(str):
-    """A value that may be `env:NAME`; `reveal()` reads the environment at start-up."""
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        return core_schema.no_info_after_validator_function(cls, core_schema.str_schema())
+class Secret(SecretStr):
+    """A secret: `env:NAME` (read from the environment at start-up) or, discouraged, the
+    value itself. `repr`, `str` and dumps show `env:NAME` or `**********`, never a value;
+    `reveal()` gives the value, and from then on every log line blanks it out."""
 
     def reveal(self, environ: Mapping[str, str] | None = None) -> str:
         env = os.environ if environ is None else environ
-        if self.startswith("env:"):
-            name = self[4:]
+        written = self.get_secret_value()
+        if written.startswith("env:"):
+            name = written[4:]
             if name not in env or not env[name]:
                 raise ConfigError(f"environment variable {name} is not set")
-            return env[name]
-        return str(self)
+            value = env[name]
+        else:
+            value = written
+        redact.remember(value)
+        return value
+
+    @property
+    def literal(self) -> bool:
+        """Written into the file itself rather than taken from the environment."""
+        return not self.get_secret_value().startswith("env:")
+
+    def _display(self) -> str:
+        return self.get_secret_value() if not self.literal else "**********"
 
 
 class Model(BaseModel):
@@ -126,6 +136,16 @@ class DeliveryConfig(Model):
     retry_base_seconds: float = Field(default=1.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
     max_attempts: int = Field(default=12, ge=1)
+    # Messages sent and not yet booked, at most: what a crash can make the outbox send again.
+    max_in_flight: int = Field(default=16, ge=1)
+
+
+class IntakeConfig(Model):
+    """How often an update the desk fails to take is tried before it is set aside."""
+
+    attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=0.5, gt=0)
+    retry_max_seconds: float = Field(default=8.0, gt=0)
 
 
 class HttpConfig(Model):
@@ -316,6 +336,7 @@ class Config(Model):
     desk: DeskConfig = DeskConfig()
     storage: StorageConfig = StorageConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    intake: IntakeConfig = IntakeConfig()
     http: HttpConfig = HttpConfig()
     local: LocalConfig = LocalConfig()
     telegram: TelegramConfig = TelegramConfig()
@@ -477,3 +498,17 @@ def check_secrets(cfg: Config, environ: Mapping[str, str] | None = None) -> list
         except ConfigError as exc:
             problems.append(f"{key}: {exc}")
     return problems
+
+
+def literal_secrets(cfg: Config) -> list[str]:
+    """Secrets written into the file itself, as warning lines: a config file is copied,
+    shared and committed; the environment (or a secret store feeding it) is the place."""
+    found = []
+    for section in ("telegram", "slack"):
+        settings = getattr(cfg, section)
+        for name in type(settings).model_fields:
+            value = getattr(settings, name)
+            if isinstance(value, Secret) and value.literal:
+                found.append(f'{section}.{name}: the secret is written in the file — set it in the environment '
+                             f'and write "env:NAME" instead')
+    return found

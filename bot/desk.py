@@ -11,26 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
-from bot import commands, intake, reminders, staffside, texts
+from bot import commands, deadletters, intake, reminders, staffside, texts
 from bot.clock import Clock
 from bot.commands.types import CommandRequest, Press, Reply
 from bot.config import Config
 from bot.directory import StaffRoom
 from bot.domain import ConversationRef, Direction, Edited, EventType, Inbound, Sender
 from bot.groupcommit import GroupCommit
-from bot.intake import Receipt, clean_text
+from bot.intake import Receipt, clean_text, is_blank
 from bot.notify import STAFF_ROOM_LANGUAGE
 from bot.outbound import Audience, DeliveryResult, Outbound
 from bot.records import message_from_row, override_from_row, ticket_from_row
 from bot.services import Services
 from bot.work import Work
 from routing.language import LanguageDetector
-from storage.base import DuplicateKey, Store
+from storage.base import Booking, DuplicateKey, Store
 
 log = logging.getLogger("dutydesk.desk")
 
@@ -42,7 +42,14 @@ class Desk:
     ) -> None:
         self.services = Services.build(cfg, store, clock, channels, detector)
         self._lock = asyncio.Lock()
-        self._intake = GroupCommit(self._lock, partial(intake.customer_messages, self.services))
+        # A part of an album goes alone: the parts merge into one stored message, which the
+        # next part must find in the store.
+        self._intake: GroupCommit[Inbound, Receipt] = GroupCommit(
+            self._lock, partial(intake.customer_messages, self.services), alone=lambda msg: msg.album is not None,
+        )
+        # Deliveries are booked together: the sooner one commits, the less a crash re-sends.
+        self._bookings: GroupCommit[Booking, None] = GroupCommit(None, self._book)
+        self._replays: dict[str, deadletters.Replay] = {}
 
     @property
     def store(self) -> Store:
@@ -60,12 +67,21 @@ class Desk:
     async def receive(self, msg: Inbound) -> Receipt:
         """Take one platform message. Safe to call again with the same message."""
         s = self.services
-        if not msg.text.strip() and not msg.attachments:
-            log.info("ignored an empty message %s from %s", msg.dedupe_key, msg.sender.identity)
-            return Receipt()
         room = s.directory.staff_room(msg.channel, msg.conversation.chat_id)
         engineer = s.directory.engineer_by_identity(msg.sender.identity)
-        if room is None and engineer is None:
+        customer = room is None and engineer is None
+        if is_blank(msg.text) and not msg.attachments:
+            if customer and msg.unreadable is not None:
+                log.info("message %s from %s holds nothing the desk reads (%s)", msg.dedupe_key,
+                         msg.sender.identity, msg.unreadable)
+                async with self._lock:
+                    try:
+                        return await intake.unreadable(s, msg)
+                    except DuplicateKey:
+                        return Receipt(duplicate=True)
+            log.info("ignored an empty message %s from %s", msg.dedupe_key, msg.sender.identity)
+            return Receipt()
+        if customer:
             return await self._intake.submit(msg)
         async with self._lock:
             try:
@@ -111,6 +127,26 @@ class Desk:
                 work.send(s.notifier.to_customer(ticket, "correction", correction))
             await s.commit(work)
             return Receipt(ticket_id=ticket.id)
+
+    # -- updates intake could not take (see bot/deadletters.py) ----------------------------
+
+    async def set_aside(self, channel: str, key: str, payload: str, error: str, attempts: int) -> None:
+        """Keep an update that failed every attempt, so the ones after it go on; the leads
+        are told the first time this update is set aside."""
+        async with self._lock:
+            await deadletters.set_aside(self.services, channel, key, payload, error, attempts)
+
+    def guard(self, channel: str, *, budget: float | None = None) -> deadletters.Guard:
+        """The intake discipline a channel takes its updates through (the config's [intake])."""
+        return deadletters.Guard(self, channel, self.services.cfg.intake, budget=budget)
+
+    def accept_replays(self, channel: str, replay: deadletters.Replay) -> None:
+        """How a running channel takes one of its set-aside updates again (`deadletter retry`)."""
+        self._replays[channel] = replay
+
+    async def retry_set_aside(self) -> int:
+        """Replay the set-aside updates a person marked for retry; returns how many were taken."""
+        return await deadletters.retry_marked(self.services, self._replays, self._lock)
 
     # -- delivery outcomes (called by the dispatcher) --------------------------------------
 
@@ -161,10 +197,14 @@ class Desk:
         ):
             thread = {"ticket_id": message.ticket_id, "channel": rcpt.channel, "chat_id": rcpt.chat_id,
                       "thread_id": result.thread_id or rcpt.thread_id, "header_id": result.header_id}
-        await s.store.mark_sent(message.id, s.clock.now(), result.message_id, ref, thread)
+        await self._bookings.submit(Booking(message.id, s.clock.now(), result.message_id, ref, thread))
         recreated = rcpt.thread_id is not None and result.thread_id not in (None, rcpt.thread_id)
         if recreated and message.kind != "header" and message.ticket_id is not None:
             await self._repost_header(message.ticket_id, StaffRoom(rcpt.channel, rcpt.chat_id))
+
+    async def _book(self, bookings: Sequence[Booking]) -> list[None]:
+        await self.store.mark_sent_many(bookings)
+        return [None] * len(bookings)
 
     async def _repost_header(self, ticket_id: int, room: StaffRoom) -> None:
         """A staff thread deleted by hand was re-created by delivery: give it its header

@@ -129,6 +129,10 @@ class Inbound:
     album: str | None = None  # parts of one album arrive separately and merge into one message
     priority: Priority | None = None  # chosen by the customer (an "urgent" button or command)
     new_ticket: bool = False  # the customer asked for a fresh ticket (/new)
+    # Set when a person sent something the desk cannot take (a location, a poll, a text
+    # with nothing visible in it): what it was. A platform's service messages (someone
+    # joined, a topic was renamed) leave it None: nobody wrote to the desk.
+    unreadable: str | None = None
 
     @property
     def channel(self) -> str:

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import actions, texts
 from bot.domain import (
@@ -33,7 +33,13 @@ from routing.language import Reading
 from storage.base import Intake, Probe
 
 SUBJECT_LENGTH = 120
+# A customer who sent what the desk cannot read is told what it takes — not at every such
+# message: once per conversation in this long.
+HINT_EVERY = timedelta(minutes=5)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters that show nothing although they are neither spaces nor controls: the Braille
+# blank and the Hangul fillers people use to send an "empty" message.
+_INVISIBLE = frozenset("\u2800\u3164\u115f\u1160\uffa0\u180e")
 _BUG_WORDS = re.compile(r"(?<!\w)(bug|error|exception|ошибк\w*|баг\w*|błąd|fejl)(?!\w)", re.IGNORECASE)
 
 
@@ -56,6 +62,13 @@ def clean_text(text: str | None, limit: int, language: str | None) -> str:
         dropped = len(cleaned) - limit
         cleaned = cleaned[:limit] + "\n" + texts.text("truncated", language, count=dropped)
     return cleaned
+
+
+def is_blank(text: str) -> bool:
+    """Nothing a person could read: spaces, controls, zero-width and filler characters."""
+    return all(
+        c.isspace() or c in _INVISIBLE or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp") for c in text
+    )
 
 
 def subject_of(text: str, fallback: str) -> str:
@@ -272,3 +285,26 @@ def _source(msg: Inbound) -> SourceRef:
 def _attachment_subject(msg: Inbound) -> str:
     kinds = ", ".join(dict.fromkeys(a.kind for a in msg.attachments))
     return f"[{kinds}]" if kinds else "(no text)"
+
+
+async def unreadable(s: Services, msg: Inbound) -> Receipt:
+    """A customer sent something the desk cannot read: one short reply in their language
+    saying what it takes — at most once per conversation every `HINT_EVERY`. Nothing is
+    stored but the message's key (a redelivery is a duplicate) and the time of the reply."""
+    [found] = await s.store.intake([probe(msg)])
+    if found.seen:
+        return Receipt(duplicate=True)
+    conv = msg.conversation
+    ticket = None if found.ticket is None else ticket_from_row(found.ticket)
+    work = s.work()
+    work.take_key(msg.dedupe_key, ticket.id if ticket else None)
+    last = await s.store.hint_at(conv.channel, conv.chat_id, conv.thread_id)
+    if last is None or work.now - last >= HINT_EVERY:
+        org = s.directory.organisation_of(msg.sender.identity, conv)
+        language = ticket.language if ticket else s.router.language(
+            "", platform=msg.sender.language, org=org).language
+        work.hinted(conv)
+        work.send(s.notifier.to_conversation(conv, "notice", texts.text("unreadable", language),
+                                             reply_to=msg.message_id, ticket=ticket))
+    await s.commit(work)
+    return Receipt(ticket_id=ticket.id if ticket else None)

@@ -12,7 +12,7 @@ from datetime import datetime
 from bot import texts
 from bot.config import EngineerConfig
 from bot.directory import Directory, StaffRoom
-from bot.domain import Attachment, Message, Priority, Ticket
+from bot.domain import Attachment, ConversationRef, Message, Priority, Ticket
 from bot.outbound import Audience, Button, Outbound, Recipient, SourceRef
 from routing.assign import Assignment, Queued
 
@@ -59,6 +59,18 @@ class Notifier:
             recipient=Recipient(conv.channel, conv.chat_id, Audience.CUSTOMER, conv.thread_id),
             # In a group chat, answer the customer's last message so the thread reads well.
             reply_to=ticket.last_customer_message if conv.chat_id.startswith("-") else None,
+        )
+
+    def to_conversation(
+        self, conv: ConversationRef, kind: str, text: str, *, reply_to: str | None = None,
+        ticket: Ticket | None = None,
+    ) -> Outbound:
+        """To whoever writes in a customer conversation, ticket or not (a hint about what
+        the desk reads); in a group it answers `reply_to`, so the writer sees it is theirs."""
+        return Outbound(
+            id=0, kind=kind, ticket_id=ticket.id if ticket else None, text=text,
+            recipient=Recipient(conv.channel, conv.chat_id, Audience.CUSTOMER, conv.thread_id),
+            reply_to=reply_to if conv.chat_id.startswith("-") else None,
         )
 
     def to_engineer(

@@ -1,14 +1,24 @@
-"""`dutydesk tickets list|show`: the database, read for a person at a terminal.
+"""`dutydesk tickets list|show`, `dutydesk deadletter list|show|retry`: the database, read
+for a person at a terminal.
 
 Management's question "what did this customer file lately, and where is it?" should need
-no SQL: `tickets list --customer telegram:12345` answers it.
+no SQL: `tickets list --customer telegram:12345` answers it; "what did intake set aside,
+and why?" is `deadletter list`.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
+from bot.deadletters import DONE, OPEN, RETRY
 from bot.domain import OPEN_STATUSES, parse_ticket_id
 from bot.records import message_from_row, ticket_from_row
+from bot.sanitize import scrub_text
 from storage import TicketQuery, open_store
+
+# How soon a running desk acts on a retry mark (bot/app.py checks this often).
+RETRY_WITHIN = "5 s"
 
 TIME = "%Y-%m-%d %H:%M"
 
@@ -94,3 +104,68 @@ async def show_ticket(url: str, ticket_ref: str) -> list[str] | None:
         for o in outbox
     ]
     return lines
+
+
+# -- updates intake set aside --------------------------------------------------------------------
+
+
+async def list_dead_letters(url: str, *, state: str = OPEN, limit: int = 50) -> list[str]:
+    store = await open_store(url)
+    try:
+        rows = await store.dead_letters(None if state == "all" else state, limit)
+        counts = await store.dead_letter_counts()
+    finally:
+        await store.close()
+    lines = [f"{'id':<5} {'state':<6} {'channel':<9} {'key':<24} {'tries':>5} {'last failed':<17}  error"]
+    for r in rows:
+        lines.append(
+            f"{r['id']:<5} {r['state']:<6} {r['channel']:<9} {r['key'][:24]:<24} {r['attempts']:>5} "
+            f"{_when(r['updated_at']):<17}  {r['error'][:80]}"
+        )
+    if not rows:
+        lines.append(f"(none {state})" if state != "all" else "(none)")
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in (OPEN, RETRY, DONE))
+    return [*lines, "", f"in all: {summary}"]
+
+
+async def show_dead_letter(url: str, dead_letter_id: int) -> list[str] | None:
+    store = await open_store(url)
+    try:
+        row = await store.dead_letter(dead_letter_id)
+    finally:
+        await store.close()
+    if row is None:
+        return None
+    try:
+        payload = scrub_text(json.dumps(json.loads(row["payload"]), indent=2, ensure_ascii=False))
+    except ValueError:
+        payload = row["payload"]
+    return [
+        f"dead letter {row['id']} · {row['state']} · {row['channel']} {row['key']}",
+        f"set aside {_when(row['created_at'])} · last failed {_when(row['updated_at'])} · {row['attempts']} attempts",
+        f"error: {row['error']}",
+        "",
+        "payload:",
+        *("  " + line for line in payload.splitlines()),
+    ]
+
+
+async def mark_for_retry(url: str, dead_letter_id: int, now: datetime) -> tuple[bool, str]:
+    """Mark a row for the running desk to replay; (marked, what to tell the person)."""
+    store = await open_store(url)
+    try:
+        row = await store.dead_letter(dead_letter_id)
+        if row is None:
+            return False, f"no dead letter {dead_letter_id}"
+        if row["state"] == DONE:
+            return False, f"dead letter {dead_letter_id} was already taken"
+        await store.mark_dead_letter(dead_letter_id, RETRY, now)
+        # Nobody else holds the runner's claim: no desk is running to act on the mark now.
+        idle = await store.claim_runner()
+    finally:
+        await store.close()
+    what = f"dead letter {dead_letter_id} ({row['channel']} {row['key']}) is marked for retry"
+    if idle:
+        return True, f"{what}; no desk is running on this database: the next one to start retries it"
+    return True, (f"{what}: the running desk retries it within {RETRY_WITHIN} — "
+                  f"`dutydesk deadletter show {dead_letter_id}` then says done, or open with the new error")

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 
 from bot.clock import Clock
 
@@ -59,8 +59,9 @@ class SlaScheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
-    def add_cron(self, name: str, job: Callable[[], Awaitable[None]], trigger: CronTrigger) -> None:
-        """Periodic work (daily digest, weekly report), each in its own time zone."""
+    def add_cron(self, name: str, job: Callable[[], Awaitable[object]], trigger: BaseTrigger) -> None:
+        """Periodic work (daily digest, weekly report, each in its own time zone; retries of
+        set-aside updates)."""
         self._scheduler.add_job(job, trigger, id=name, replace_existing=True, misfire_grace_time=3600,
                                 coalesce=True)
 

@@ -79,6 +79,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "[message shortened: {count} more characters were not kept]",
         "ru": "[сообщение сокращено: ещё {count} символов не сохранено]",
     },
+    "unreadable": {
+        "en": "Sorry, this kind of message cannot be read here. Please write your question as text; you can add photos, screenshots and files.",
+        "ru": "Извините, такое сообщение здесь прочитать не получится. Пожалуйста, напишите вопрос текстом; можно приложить фото, скриншоты и файлы.",
+        "uk": "Вибачте, таке повідомлення тут прочитати не вийде. Будь ласка, напишіть питання текстом; можна додати фото, скриншоти та файли.",
+        "pl": "Przepraszamy, tego rodzaju wiadomości nie da się tu odczytać. Napisz proszę pytanie tekstem; możesz dołączyć zdjęcia, zrzuty ekranu i pliki.",
+        "da": "Beklager, den slags besked kan ikke læses her. Skriv venligst dit spørgsmål som tekst; du kan vedhæfte billeder, skærmbilleder og filer.",
+    },
     "button_urgent": {"en": "Urgent", "ru": "Срочно", "uk": "Терміново", "pl": "Pilne", "da": "Haster"},
     # -- to staff -----------------------------------------------------------------------------
     "ping_assigned": {
@@ -127,6 +134,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "reminder": {
         "en": "{cover}{ticket} · {priority}: {clock} — {percent}% of the target used, due {due}.",
         "ru": "{cover}{ticket} · {priority}: {clock} — использовано {percent}% срока, крайний срок {due}.",
+    },
+    "set_aside": {
+        "en": "⚠ A {channel} update ({update}) could not be taken after {attempts} attempts; it is set aside so that the ones after it go on.\nError: {error}\nSet aside and waiting: {count}. `dutydesk deadletter list` shows them; `dutydesk deadletter retry ID` tries one again once the cause is fixed.",
+        "ru": "⚠ Входящее обновление {channel} ({update}) не удалось принять за {attempts} попыток; оно отложено, чтобы следующие не ждали.\nОшибка: {error}\nОтложено и ждёт: {count}. `dutydesk deadletter list` — список; `dutydesk deadletter retry ID` — повторить, когда причина устранена.",
     },
     "breach": {
         "en": "{cover}{ticket} · {priority}: {clock} SLA breached (was due {due}).",

@@ -68,6 +68,17 @@ class Work:
              "thread_id": conversation.thread_id, "at": self.now if on else None}
         )
 
+    def set_aside(self, row: dict[str, object]) -> None:
+        """An update intake could not take, kept in the dead-letter table."""
+        self._changes.dead_letters.append(row)
+
+    def hinted(self, conversation: ConversationRef) -> None:
+        """The conversation was just told what the desk can read."""
+        self._changes.hints.append(
+            {"channel": conversation.channel, "chat_id": conversation.chat_id,
+             "thread_id": conversation.thread_id, "at": self.now}
+        )
+
     @property
     def sends(self) -> bool:
         return bool(self._changes.outbox)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
+from storage.base import AnotherRunner, ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
 
-__all__ = ["ChangeSet", "DuplicateKey", "Intake", "Probe", "Row", "Store", "TicketQuery", "open_store"]
+__all__ = [
+    "AnotherRunner", "ChangeSet", "DuplicateKey", "Intake", "Probe", "Row", "Store", "TicketQuery", "open_store",
+]
 
 
-async def open_store(url: str) -> Store:
+async def open_store(url: str, *, runner: bool = False) -> Store:
+    """`runner`: this process runs the desk, so it first claims the database — before any
+    migration — and raises `AnotherRunner` if another desk holds it."""
     if url.startswith("sqlite:///"):
         from storage.sqlite import SqliteStore
 
-        return await SqliteStore.open(url)
+        return await SqliteStore.open(url, runner=runner)
     if url.startswith(("postgresql://", "postgres://")):
         from storage.postgres import PostgresStore
 
-        return await PostgresStore.open(url)
+        return await PostgresStore.open(url, runner=runner)
     scheme = url.split(":", 1)[0]
     raise ValueError(
         f'storage.url: unsupported scheme "{scheme}" (use sqlite:///path/to/desk.db or postgresql://user@host/db)'

@@ -16,6 +16,10 @@ from typing import Any, Protocol
 Row = dict[str, Any]
 
 
+class AnotherRunner(Exception):
+    """Another desk runs on this database; nothing was changed (no migration ran)."""
+
+
 class DuplicateKey(Exception):
     """An inbound key was already taken: the platform redelivered something we have."""
 
@@ -40,12 +44,27 @@ class ChangeSet:
     refs: list[Row] = field(default_factory=list)
     overrides: list[Row] = field(default_factory=list)
     fresh: list[Row] = field(default_factory=list)  # conversations whose next message opens a new ticket
+    # Updates set aside, upserted by (channel, key): attempts add up, the rest is replaced.
+    dead_letters: list[Row] = field(default_factory=list)
+    hints: list[Row] = field(default_factory=list)  # conversations just told what the desk reads
 
     def __bool__(self) -> bool:
         return any(
             (self.keys, self.tickets, self.messages, self.events, self.outbox, self.deadlines,
-             self.fired, self.refs, self.overrides, self.fresh)
+             self.fired, self.refs, self.overrides, self.fresh, self.dead_letters, self.hints)
         )
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A delivered outbox row: sent at `at` as `platform_id`, with the message ref it made
+    (replies to it find the ticket) and the staff thread it bound, if any."""
+
+    outbox_id: int
+    at: datetime
+    platform_id: str | None
+    ref: Row | None = None
+    thread: Row | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,10 @@ class Store(Protocol):
         thread: Row | None,
     ) -> None: ...
 
+    async def mark_sent_many(self, bookings: Sequence[Booking]) -> None:
+        """`mark_sent` for each, in order, in one transaction."""
+        ...
+
     async def mark_failed(self, outbox_id: int, at: datetime, error: str) -> None: ...
 
     async def note_attempt(self, outbox_id: int, error: str) -> None: ...
@@ -142,7 +165,8 @@ class Store(Protocol):
     async def claim_runner(self) -> bool:
         """Become the one process that runs the desk on this database (held until `close`);
         False if another holds it. Each running desk delivers the whole outbox, so a second
-        one would send every message twice."""
+        one would send every message twice. `open_store(url, runner=True)` claims it before
+        migrating; this is for a store opened without (to ask whether a desk is running)."""
         ...
 
     async def passed_targets(self, clocks: tuple[str, ...], statuses: tuple[str, ...], limit: int) -> list[Row]: ...
@@ -150,3 +174,27 @@ class Store(Protocol):
     async def overrides(self, ending_after: datetime) -> list[Row]: ...
 
     async def chat_moved(self, channel: str, old_chat_id: str, new_chat_id: str) -> int: ...
+
+    async def hint_at(self, channel: str, chat_id: str, thread_id: str | None) -> datetime | None:
+        """When the conversation was last told what the desk can read (None: never)."""
+        ...
+
+    # -- updates set aside (dead letters) ----------------------------------------------------
+
+    async def dead_letter(self, dead_letter_id: int) -> Row | None: ...
+
+    async def dead_letter_for(self, channel: str, key: str) -> Row | None: ...
+
+    async def dead_letters(self, state: str | None = None, limit: int = 100) -> list[Row]:
+        """Newest first."""
+        ...
+
+    async def dead_letter_counts(self) -> dict[str, int]:
+        """How many rows are in each state."""
+        ...
+
+    async def mark_dead_letter(
+        self, dead_letter_id: int, state: str, at: datetime, only_from: tuple[str, ...] = (),
+    ) -> bool:
+        """Move a row to `state` (if it is in one of `only_from`, when given); True if it moved."""
+        ...

@@ -42,6 +42,8 @@ DEADLINE_COLUMNS = ("ticket_id", "clock", "stage", "target_at", "due_at")
 REF_COLUMNS = ("channel", "chat_id", "message_id", "ticket_id")
 KEY_COLUMNS = ("key", "ticket_id", "at")
 OVERRIDE_COLUMNS = ("engineer", "start_at", "end_at", "replaces", "reason", "created_by", "created_at")
+DEAD_LETTER_COLUMNS = ("channel", "key", "payload", "error", "attempts", "state", "created_at", "updated_at")
+HINT_COLUMNS = ("channel", "chat_id", "thread_id", "at")
 
 
 def ticket_query(query: TicketQuery, encode_time: Callable[[datetime], Any]) -> tuple[str, list[Any]]:

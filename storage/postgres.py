@@ -45,10 +45,12 @@ from typing import Any
 
 import asyncpg
 
-from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
+from storage.base import AnotherRunner, Booking, ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
 from storage.columns import (
+    DEAD_LETTER_COLUMNS,
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
+    HINT_COLUMNS,
     JOINABLE_SQL,
     KEY_COLUMNS,
     MESSAGE_COLUMNS,
@@ -108,6 +110,14 @@ INSERT_OVERRIDE = _insert_sql("overrides", OVERRIDE_COLUMNS)
 MARK_FRESH = (
     "INSERT INTO fresh_conversations (channel, chat_id, thread_id, at) VALUES ($1, $2, $3, $4) "
     "ON CONFLICT (channel, chat_id, thread_id) DO UPDATE SET at = excluded.at"
+)
+UPSERT_DEAD_LETTER = _insert_sql(
+    "dead_letters", DEAD_LETTER_COLUMNS,
+    " ON CONFLICT (channel, key) DO UPDATE SET payload = excluded.payload, error = excluded.error, "
+    "attempts = dead_letters.attempts + excluded.attempts, state = excluded.state, updated_at = excluded.updated_at",
+)
+UPSERT_HINT = _insert_sql(
+    "conversation_hints", HINT_COLUMNS, " ON CONFLICT (channel, chat_id, thread_id) DO UPDATE SET at = excluded.at"
 )
 UNMARK_FRESH = "DELETE FROM fresh_conversations WHERE channel = $1 AND chat_id = $2 AND thread_id = $3"
 UPSERT_STAFF_THREAD = (
@@ -212,35 +222,70 @@ class PostgresStore:
         self._runner: asyncpg.Connection | None = None
 
     @classmethod
-    async def open(cls, url: str) -> PostgresStore:
+    async def open(cls, url: str, *, runner: bool = False) -> PostgresStore:
         # A few connections: the desk commits one decision at a time, while the dispatcher
         # and scheduler read and mark deliveries beside it.
         pool = await asyncpg.create_pool(url, min_size=1, max_size=4, init=_init, reset=_keep_session)
+        store = cls(pool)
         try:
-            async with pool.acquire() as conn:
-                await apply_migrations(conn)
+            # The claim comes first: a desk already running here is not migrated under.
+            if runner and not await store.claim_runner():
+                raise AnotherRunner(f"schema {await pool.fetchval('SELECT current_schema()')} is claimed by "
+                                    "another session")
+            await store._migrate(keep_claim=runner)
         except BaseException:
-            await pool.close()
+            await store.close()
             raise
-        return cls(pool)
+        return store
 
-    async def close(self) -> None:
+    async def _migrate(self, *, keep_claim: bool) -> None:
+        """Migrations run under the runner's claim: a reader (`dutydesk tickets …`) of a newer
+        release never changes the schema under a desk that is running on it."""
+        async with self._pool.acquire() as conn:
+            current, newest = await schema_version(conn), len(migrations("postgres"))
+            if current >= newest:
+                await apply_migrations(conn)  # checks, and refuses a newer schema
+                return
+            if not keep_claim and not await self.claim_runner():
+                raise AnotherRunner(
+                    f"the schema is at version {current} and a desk runs on it; this dutydesk would migrate "
+                    f"it to {newest} under that desk — upgrade and restart the desk instead"
+                )
+            try:
+                await apply_migrations(conn)
+            finally:
+                if not keep_claim:
+                    await self._release_runner()
+
+    async def _release_runner(self) -> None:
         if self._runner is not None:
             await self._runner.execute("SELECT pg_advisory_unlock_all()")
             await self._pool.release(self._runner)
             self._runner = None
+
+    async def close(self) -> None:
+        await self._release_runner()
         await self._pool.close()
 
     async def claim_runner(self) -> bool:
-        """A session advisory lock, keyed by the schema the desk's tables live in, held on
-        a connection of its own: PostgreSQL drops it when that session ends, so a process
-        that dies leaves no stale claim behind."""
+        """A session advisory lock, keyed by the schema the desk's tables live in (in this
+        database: advisory locks are per database), held on a connection of its own:
+        PostgreSQL drops it when that session ends, so a process that dies leaves no stale
+        claim behind. Whatever host name or URL reaches it, a schema is one lock."""
         if self._runner is not None:
             return True
         conn = await self._pool.acquire()
-        if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('dutydesk:' || current_schema()))"):
-            self._runner = conn
-            return True
+        try:
+            schema = await conn.fetchval("SELECT current_schema()")
+            if schema is None:
+                path = await conn.fetchval("SHOW search_path")
+                raise RuntimeError(f"no schema of search_path {path!r} exists: create it first")
+            if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('dutydesk:' || current_schema()))"):
+                self._runner = conn
+                return True
+        except BaseException:
+            await self._pool.release(conn)
+            raise
         await self._pool.release(conn)
         return False
 
@@ -337,19 +382,26 @@ class PostgresStore:
         self, outbox_id: int, at: datetime, platform_id: str | None, ref: Row | None,
         thread: Row | None,
     ) -> None:
+        await self.mark_sent_many([Booking(outbox_id, at, platform_id, ref, thread)])
+
+    async def mark_sent_many(self, bookings: Sequence[Booking]) -> None:
+        if not bookings:
+            return
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
+            await conn.executemany(
                 "UPDATE outbox SET state = 'sent', sent_at = $1, platform_id = $2, "
                 "attempts = attempts + 1 WHERE id = $3 AND state = 'pending'",
-                at, platform_id, outbox_id,
+                [(b.at, b.platform_id, b.outbox_id) for b in bookings],
             )
-            if ref is not None:
-                await conn.execute(UPSERT_REF, *_values(ref, REF_COLUMNS))
-            if thread is not None:
-                await conn.execute(
-                    UPSERT_STAFF_THREAD, thread["ticket_id"], thread["channel"], thread["chat_id"],
-                    thread["thread_id"], thread.get("header_id"),
-                )
+            refs = [_values(b.ref, REF_COLUMNS) for b in bookings if b.ref is not None]
+            if refs:
+                await conn.executemany(UPSERT_REF, refs)
+            threads = [
+                (t["ticket_id"], t["channel"], t["chat_id"], t["thread_id"], t.get("header_id"))
+                for t in (b.thread for b in bookings) if t is not None
+            ]
+            if threads:
+                await conn.executemany(UPSERT_STAFF_THREAD, threads)
 
     async def mark_failed(self, outbox_id: int, at: datetime, error: str) -> None:
         await self._pool.execute(
@@ -382,6 +434,39 @@ class PostgresStore:
                     new_chat_id, channel, old_chat_id,
                 )
         return moved
+
+    async def hint_at(self, channel: str, chat_id: str, thread_id: str | None) -> datetime | None:
+        return await self._pool.fetchval(
+            "SELECT at FROM conversation_hints WHERE channel = $1 AND chat_id = $2 AND thread_id = $3",
+            channel, chat_id, thread_id or "",
+        )
+
+    # -- dead letters ---------------------------------------------------------------------
+
+    async def dead_letter(self, dead_letter_id: int) -> Row | None:
+        return await self._one("SELECT * FROM dead_letters WHERE id = $1", dead_letter_id)
+
+    async def dead_letter_for(self, channel: str, key: str) -> Row | None:
+        return await self._one("SELECT * FROM dead_letters WHERE channel = $1 AND key = $2", channel, key)
+
+    async def dead_letters(self, state: str | None = None, limit: int = 100) -> list[Row]:
+        if state is None:
+            return await self._all("SELECT * FROM dead_letters ORDER BY id DESC LIMIT $1", limit)
+        return await self._all("SELECT * FROM dead_letters WHERE state = $1 ORDER BY id DESC LIMIT $2", state, limit)
+
+    async def dead_letter_counts(self) -> dict[str, int]:
+        rows = await self._pool.fetch("SELECT state, count(*) AS n FROM dead_letters GROUP BY state")
+        return {row["state"]: row["n"] for row in rows}
+
+    async def mark_dead_letter(
+        self, dead_letter_id: int, state: str, at: datetime, only_from: tuple[str, ...] = (),
+    ) -> bool:
+        sql = "UPDATE dead_letters SET state = $1, updated_at = $2 WHERE id = $3"
+        params: list[Any] = [state, at, dead_letter_id]
+        if only_from:
+            sql += " AND state = ANY($4::text[])"
+            params.append(list(only_from))
+        return _affected(await self._pool.execute(sql, *params)) > 0
 
     # -- deadlines ------------------------------------------------------------------------
 
@@ -465,6 +550,12 @@ async def _apply(conn: asyncpg.Connection, cs: ChangeSet) -> None:
             await conn.execute(UNMARK_FRESH, *key)
         else:
             await conn.execute(MARK_FRESH, *key, mark["at"])
+    if cs.dead_letters:
+        await conn.executemany(UPSERT_DEAD_LETTER, [_values(d, DEAD_LETTER_COLUMNS) for d in cs.dead_letters])
+    if cs.hints:
+        await conn.executemany(
+            UPSERT_HINT, [(h["channel"], h["chat_id"], h.get("thread_id") or "", h["at"]) for h in cs.hints]
+        )
 
 
 async def _add_outbox(conn: asyncpg.Connection, rows: list[Row]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -21,10 +22,12 @@ from typing import IO, Any, TypeVar
 
 import aiosqlite
 
-from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
+from storage.base import AnotherRunner, Booking, ChangeSet, DuplicateKey, Intake, Probe, Row, TicketQuery
 from storage.columns import (
+    DEAD_LETTER_COLUMNS,
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
+    HINT_COLUMNS,
     JOINABLE_SQL,
     JSON_COLUMNS,
     KEY_COLUMNS,
@@ -36,7 +39,7 @@ from storage.columns import (
     TIME_COLUMNS,
     ticket_query,
 )
-from storage.migrations import apply_migrations
+from storage.migrations import apply_migrations, migrations, schema_version
 
 T = TypeVar("T")
 
@@ -56,6 +59,11 @@ INSERT_DEADLINE = _insert_sql("deadlines", DEADLINE_COLUMNS, "INSERT OR IGNORE")
 INSERT_REF = _insert_sql("message_refs", REF_COLUMNS, "INSERT OR REPLACE")
 INSERT_KEY = _insert_sql("inbound_keys", KEY_COLUMNS)
 INSERT_OVERRIDE = _insert_sql("overrides", OVERRIDE_COLUMNS)
+UPSERT_DEAD_LETTER = _insert_sql("dead_letters", DEAD_LETTER_COLUMNS) + (
+    " ON CONFLICT (channel, key) DO UPDATE SET payload = excluded.payload, error = excluded.error, "
+    "attempts = dead_letters.attempts + excluded.attempts, state = excluded.state, updated_at = excluded.updated_at"
+)
+UPSERT_HINT = _insert_sql("conversation_hints", HINT_COLUMNS, "INSERT OR REPLACE")
 
 
 _TIMES: dict[datetime, str] = {}
@@ -136,23 +144,58 @@ class SqliteStore:
         self._db = db
         self._path = path
         self._checkpointer: _Checkpointer | None = None
-        self._runner_lock: IO[bytes] | None = None
+        self._runner_lock: list[IO[bytes]] | None = None
 
     @classmethod
-    async def open(cls, url: str) -> SqliteStore:
+    async def open(cls, url: str, *, runner: bool = False) -> SqliteStore:
         path = sqlite_path(url)
+        claim = None
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, once per unit of work.
-        db = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+            if runner:
+                claim = _claim(path)  # before SQLite opens the file, let alone migrates it
+                if claim is None:
+                    raise AnotherRunner(_held_by_another(path))
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, once per unit of work.
+            db = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+        except BaseException:
+            _release(claim)
+            raise
         store = cls(db, path)
-        await store._run(_prepare)
+        store._runner_lock = claim
+        try:
+            await store._run(_prepare)
+            await store._migrate()
+        except BaseException:
+            await store.close()
+            raise
         if path != ":memory:":
             # WAL checkpoints off the writer's thread: automatic ones run inside a commit
             # (≈ 10 ms every ~1000 pages, a third of the mean commit time here).
             await store._run(lambda conn: conn.execute("PRAGMA wal_autocheckpoint = 0"))
             store._checkpointer = _Checkpointer(path)
         return store
+
+    async def _migrate(self) -> None:
+        """Migrations run under the runner's claim: a reader (`dutydesk tickets …`) of a newer
+        release never changes the schema under a desk that is running on it."""
+        behind = await self._run(_schema_behind)
+        if not behind:
+            return
+        borrowed = None
+        if self._runner_lock is None and self._path != ":memory:":
+            borrowed = _claim(self._path)
+            if borrowed is None:
+                current, newest = behind
+                raise AnotherRunner(
+                    f"the database is at schema version {current} and a desk runs on it; this dutydesk "
+                    f"would migrate it to {newest} under that desk — upgrade and restart the desk instead"
+                )
+        try:
+            await self._run(apply_migrations)
+        finally:
+            _release(borrowed)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(connection, *args)` on aiosqlite's worker thread in one hop.
@@ -165,16 +208,15 @@ class SqliteStore:
     async def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
-        if self._runner_lock is not None:
-            self._runner_lock.close()  # releases the lock
-            self._runner_lock = None
+        _release(self._runner_lock)
+        self._runner_lock = None
         await self._db.close()
 
     async def claim_runner(self) -> bool:
-        """An exclusive lock on `<database>.run.lock`: the system drops it when the process
-        ends, however it ends, so a crash never leaves a stale claim behind."""
+        """See `_claim`: the system drops the lock when the process ends, however it ends,
+        so a crash never leaves a stale claim behind."""
         if self._runner_lock is None and self._path != ":memory:":
-            self._runner_lock = _lock(f"{self._path}.run.lock")
+            self._runner_lock = _claim(self._path)
             return self._runner_lock is not None
         return True
 
@@ -262,7 +304,11 @@ class SqliteStore:
         self, outbox_id: int, at: datetime, platform_id: str | None, ref: Row | None,
         thread: Row | None,
     ) -> None:
-        await self._run(_mark_sent, outbox_id, at, platform_id, ref, thread)
+        await self._run(_mark_sent, [Booking(outbox_id, at, platform_id, ref, thread)])
+
+    async def mark_sent_many(self, bookings: Sequence[Booking]) -> None:
+        if bookings:
+            await self._run(_mark_sent, bookings)
 
     async def mark_failed(self, outbox_id: int, at: datetime, error: str) -> None:
         await self._run(
@@ -287,6 +333,40 @@ class SqliteStore:
 
     async def chat_moved(self, channel: str, old_chat_id: str, new_chat_id: str) -> int:
         return await self._run(_chat_moved, channel, old_chat_id, new_chat_id)
+
+    async def hint_at(self, channel: str, chat_id: str, thread_id: str | None) -> datetime | None:
+        row = await self._run(
+            _one, "SELECT at FROM conversation_hints WHERE channel = ? AND chat_id = ? AND thread_id = ?",
+            (channel, chat_id, thread_id or ""),
+        )
+        return None if row is None else row["at"]
+
+    # -- dead letters ---------------------------------------------------------------------
+
+    async def dead_letter(self, dead_letter_id: int) -> Row | None:
+        return await self._run(_one, "SELECT * FROM dead_letters WHERE id = ?", (dead_letter_id,))
+
+    async def dead_letter_for(self, channel: str, key: str) -> Row | None:
+        return await self._run(_one, "SELECT * FROM dead_letters WHERE channel = ? AND key = ?", (channel, key))
+
+    async def dead_letters(self, state: str | None = None, limit: int = 100) -> list[Row]:
+        if state is None:
+            return await self._run(_all, "SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?", (limit,))
+        return await self._run(
+            _all, "SELECT * FROM dead_letters WHERE state = ? ORDER BY id DESC LIMIT ?", (state, limit)
+        )
+
+    async def dead_letter_counts(self) -> dict[str, int]:
+        rows = await self._run(_all, "SELECT state, count(*) AS n FROM dead_letters GROUP BY state")
+        return {row["state"]: row["n"] for row in rows}
+
+    async def mark_dead_letter(
+        self, dead_letter_id: int, state: str, at: datetime, only_from: tuple[str, ...] = (),
+    ) -> bool:
+        sql = "UPDATE dead_letters SET state = ?, updated_at = ? WHERE id = ?"
+        if only_from:
+            sql += f" AND state IN ({', '.join('?' * len(only_from))})"
+        return bool(await self._run(_write, sql, (state, encode_time(at), dead_letter_id, *only_from)))
 
     # -- deadlines ------------------------------------------------------------------------
 
@@ -339,9 +419,44 @@ class SqliteStore:
         )
 
 
+# Desks before the lock moved onto the database file itself held this file, named from the
+# path as written in their config: it is still taken, so that one of them still running
+# is not migrated under either.
+LEGACY_LOCK_SUFFIX = ".run.lock"
+
+
+def _claim(path: str) -> list[IO[bytes]] | None:
+    """The one-runner lock, on the database's identity: an exclusive `flock` on the
+    database file itself. A lock file named after the path would be bypassed by a symlink
+    or a hard link to the database — two desks, two WAL files for one database, and a
+    malformed database after a crash — but every path to the file reaches the same inode
+    and so the same lock. (SQLite's own locks are `fcntl` byte ranges, which `flock` does
+    not touch.) None if another process holds it; instant either way."""
+    handles: list[IO[bytes]] = []
+    for lock_path in (path, path + LEGACY_LOCK_SUFFIX):
+        handle = _lock(lock_path)
+        if handle is None:
+            _release(handles)
+            return None
+        handles.append(handle)
+    return handles
+
+
+def _release(handles: list[IO[bytes]] | None) -> None:
+    for handle in handles or ():
+        handle.close()  # closing releases the lock
+
+
+def _held_by_another(path: str) -> str:
+    real = os.path.realpath(path)
+    where = f"the file {real}" if real != os.path.abspath(path) else "the file"
+    return f"{where} is locked by another process"
+
+
 def _lock(path: str) -> IO[bytes] | None:
-    """The file, held open and exclusively locked; None if another process holds it.
-    Instant either way (never waits for the lock), so fine on the event loop."""
+    """The file (created if missing), held open and exclusively locked; None if another
+    process holds it. Instant either way (never waits for the lock), so fine on the event
+    loop."""
     handle = open(path, "ab")  # held open until the store closes: closing releases the lock
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -384,7 +499,12 @@ def _prepare(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
-    apply_migrations(conn)
+
+
+def _schema_behind(conn: sqlite3.Connection) -> tuple[int, int] | None:
+    """(this database's schema version, this release's) when there are migrations to apply."""
+    current, newest = schema_version(conn), len(migrations("sqlite"))
+    return (current, newest) if current < newest else None
 
 
 def _next_ticket_id(conn: sqlite3.Connection) -> int:
@@ -504,6 +624,14 @@ def _apply(conn: sqlite3.Connection, cs: ChangeSet) -> None:
             conn.execute(
                 "INSERT OR REPLACE INTO fresh_conversations VALUES (?, ?, ?, ?)", (*key, encode_time(mark["at"]))
             )
+    if cs.dead_letters:
+        conn.executemany(UPSERT_DEAD_LETTER, [_values(d, DEAD_LETTER_COLUMNS) for d in cs.dead_letters])
+    if cs.hints:
+        conn.executemany(UPSERT_HINT, [_hint_values(h) for h in cs.hints])
+
+
+def _hint_values(row: Row) -> tuple[Any, ...]:
+    return (row["channel"], row["chat_id"], row.get("thread_id") or "", encode_time(row["at"]))
 
 
 def _replace_deadlines(conn: sqlite3.Connection, schedule: dict[tuple[int, str], list[Row]]) -> None:
@@ -529,32 +657,31 @@ def _replace_deadlines(conn: sqlite3.Connection, schedule: dict[tuple[int, str],
         conn.executemany(INSERT_DEADLINE, rows)
 
 
-def _write(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> None:
-    conn.execute(sql, params)
+def _write(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    """One statement; returns the rows it changed."""
+    return conn.execute(sql, params).rowcount
 
 
-def _mark_sent(
-    conn: sqlite3.Connection, outbox_id: int, at: datetime, platform_id: str | None,
-    ref: Row | None, thread: Row | None,
-) -> None:
+def _mark_sent(conn: sqlite3.Connection, bookings: Sequence[Booking]) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, platform_id = ?, "
-            "attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
-            (encode_time(at), platform_id, outbox_id),
-        )
-        if ref is not None:
-            conn.execute(INSERT_REF, _values(ref, REF_COLUMNS))
-        if thread is not None:
+        for b in bookings:
             conn.execute(
-                "INSERT INTO staff_threads (ticket_id, channel, chat_id, thread_id, header_id) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (ticket_id, channel) DO UPDATE SET "
-                "chat_id = excluded.chat_id, thread_id = excluded.thread_id, "
-                "header_id = coalesce(excluded.header_id, staff_threads.header_id)",
-                (thread["ticket_id"], thread["channel"], thread["chat_id"], thread["thread_id"],
-                 thread.get("header_id")),
+                "UPDATE outbox SET state = 'sent', sent_at = ?, platform_id = ?, "
+                "attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
+                (encode_time(b.at), b.platform_id, b.outbox_id),
             )
+            if b.ref is not None:
+                conn.execute(INSERT_REF, _values(b.ref, REF_COLUMNS))
+            if b.thread is not None:
+                t = b.thread
+                conn.execute(
+                    "INSERT INTO staff_threads (ticket_id, channel, chat_id, thread_id, header_id) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (ticket_id, channel) DO UPDATE SET "
+                    "chat_id = excluded.chat_id, thread_id = excluded.thread_id, "
+                    "header_id = coalesce(excluded.header_id, staff_threads.header_id)",
+                    (t["ticket_id"], t["channel"], t["chat_id"], t["thread_id"], t.get("header_id")),
+                )
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -13,7 +13,7 @@ import pytest
 from adapters.local import LocalChannel
 from bot.app import App
 from bot.clock import ManualClock
-from bot.config import Config, DeliveryConfig, load_config
+from bot.config import Config, load_config
 from bot.demo_config import on_local_channel
 from bot.desk import Desk as DeskApi
 from bot.domain import Direction, EventType, Ticket
@@ -94,7 +94,7 @@ async def open_desk(
     cfg: Config, db: Path, detector: LanguageDetector, at: datetime, *, staff_room: str | None = "staff",
 ) -> Desk:
     local_cfg = on_local_channel(cfg, f"sqlite:///{db}", staff_room=staff_room).model_copy(
-        update={"delivery": DeliveryConfig(retry_base_seconds=0.01, retry_max_seconds=0.05)}
+        update={"delivery": cfg.delivery.model_copy(update={"retry_base_seconds": 0.01, "retry_max_seconds": 0.05})}
     )
     local = LocalChannel()
     clock = ManualClock(at)

@@ -114,3 +114,57 @@ async def test_desk_on_a_minimal_config(tmp_path: Path) -> None:
     finally:
         await app.dispatcher.stop()
         await app.store.close()
+
+
+SECRET_TOKEN = "7700001:AAF-very-secret-token"
+
+
+def test_secrets_never_show_in_repr_str_or_dumps() -> None:
+    cfg = parse_config({"telegram": {"enabled": True, "token": SECRET_TOKEN, "mode": "webhook",
+                                     "webhook_url": "https://desk.example.com/hook", "webhook_secret": "hook-secret-1"},
+                        "slack": {"enabled": True}})
+    for shown in (repr(cfg), str(cfg), cfg.model_dump_json(), repr(cfg.model_dump()), str(cfg.telegram.token)):
+        assert SECRET_TOKEN not in shown and "hook-secret-1" not in shown
+    assert "Secret('env:SLACK_BOT_TOKEN')" in repr(cfg.slack)  # where a secret comes from is no secret
+    assert cfg.telegram.token.reveal() == SECRET_TOKEN
+
+
+def test_revealed_secrets_are_blanked_out_of_every_log_line() -> None:
+    import io
+    import logging
+
+    from bot.redact import redact_logs
+
+    cfg = parse_config({"slack": {"enabled": True}})
+    token = cfg.slack.bot_token.reveal({"SLACK_BOT_TOKEN": "xoxb-1234-secret-value"})
+    stream = io.StringIO()
+    logger = logging.getLogger("test.redaction")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        redact_logs(logger)
+        logger.warning("calling https://slack.com/api/auth.test?token=%s", token)
+        try:
+            raise RuntimeError(f"Authorization: Bearer {token}")
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert token not in written and written.count("***") == 2  # in the message, and in the exception
+    assert written.startswith("WARNING calling https://slack.com/api/auth.test?token=***")
+
+
+def test_check_config_warns_about_a_secret_written_in_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[telegram]\nenabled = true\ntoken = "{SECRET_TOKEN}"\n', encoding="utf-8")
+    assert main(["check-config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert "config.toml: warning: telegram.token: the secret is written in the file" in err
+    assert SECRET_TOKEN not in err

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-import bot.app
 from adapters.local import LocalChannel
 from bot.app import App
 from bot.clock import ManualClock
@@ -17,7 +16,6 @@ from bot.demo_config import on_local_channel
 from bot.domain import EventType, Status
 from bot.outbound import Audience
 from routing.language import LanguageDetector
-from storage import Store
 
 from .conftest import TUESDAY_11, Desk
 from .test_storage_contract import postgres_schema, require_postgres
@@ -27,17 +25,8 @@ ACME = "200004"  # premium: first response in 15 minutes, 24/7
 
 
 @pytest.fixture
-async def pg_url(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    """A throwaway schema, and the app opening postgresql:// URLs with the PostgreSQL store
-    (what storage.open_store will do once it knows the scheme)."""
-    from storage.postgres import PostgresStore
-
-    opener = bot.app.open_store
-
-    async def open_store(url: str) -> Store:
-        return await PostgresStore.open(url) if url.startswith("postgresql://") else await opener(url)
-
-    monkeypatch.setattr(bot.app, "open_store", open_store)
+async def pg_url() -> AsyncIterator[str]:
+    """A throwaway schema; the app opens postgresql:// URLs with the PostgreSQL store."""
     async with postgres_schema(require_postgres()) as url:
         yield url
 

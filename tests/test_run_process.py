@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import tomllib
 from collections.abc import AsyncIterator
@@ -102,7 +103,7 @@ async def test_dutydesk_run_serves_both_messengers_and_stops_on_sigterm(
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "SLACK_BOT_TOKEN": "xoxb-test",
            "SLACK_SIGNING_SECRET": "secret"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env,
+        sys.executable, "-m", "bot.cli", "--log-level", "debug", "run", "--config", str(config), env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     try:
@@ -130,3 +131,71 @@ async def test_dutydesk_run_serves_both_messengers_and_stops_on_sigterm(
             process.send_signal(signal.SIGTERM)
         output = (await asyncio.wait_for(process.communicate(), timeout=30))[0].decode(errors="replace")
     assert process.returncode == 0, output
+    # Every log line, at debug level too, with the secrets blanked out.
+    assert "running: telegram, slack" in output and TOKEN not in output and "xoxb-test" not in output
+
+
+def _local_config(path: Path, db: Path, port: int) -> Path:
+    """config.example.toml on the local channel only: a real process that needs no network."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for section, key, value in (("local", "enabled", "true"), ("http", "port", str(port)),
+                                ("storage", "url", _toml(f"sqlite:///{db}"))):
+        text = _set_key(text, section, key, value)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def _until_running(process: asyncio.subprocess.Process) -> list[str]:
+    """The process's log lines up to the one that says it runs."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    while not lines or "running: local" not in lines[-1]:
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+        assert line, "the desk exited:\n" + "".join(lines)
+        lines.append(line.decode(errors="replace"))
+    return lines
+
+
+def _schema(db: Path) -> tuple[int, list[str]]:
+    conn = sqlite3.connect(db)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    finally:
+        conn.close()
+    return version, tables
+
+
+async def test_a_second_run_through_a_symlink_or_a_hard_link_is_refused_before_it_migrates(tmp_path: Path) -> None:
+    db = tmp_path / "desk.db"
+    first = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", "--config", str(_local_config(tmp_path / "a.toml", db, _free_port())),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await _until_running(first)
+        # As if the running desk were the previous release: one schema version older.
+        conn = sqlite3.connect(db, isolation_level=None)
+        newest = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.executescript(f"DROP TABLE dead_letters; DROP TABLE conversation_hints; PRAGMA user_version = {newest - 1};")
+        conn.close()
+        before = _schema(db)
+        (tmp_path / "links").mkdir()
+        symlink, hardlink = tmp_path / "links" / "symlinked.db", tmp_path / "links" / "hardlinked.db"
+        symlink.symlink_to(db)
+        os.link(db, hardlink)
+        for link in (symlink, hardlink):
+            config = _local_config(tmp_path / f"{link.stem}.toml", link, _free_port())
+            second = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "run", "--config", str(config),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )
+            said = (await asyncio.wait_for(second.communicate(), timeout=60))[0].decode(errors="replace")
+            assert second.returncode == 1, said
+            assert "another dutydesk is already running on this database" in said and str(link) in said
+            assert "Traceback" not in said and "migration" not in said
+            assert _schema(db) == before  # no migration ran
+    finally:
+        first.send_signal(signal.SIGTERM)
+        output = (await asyncio.wait_for(first.communicate(), timeout=30))[0].decode(errors="replace")
+    assert first.returncode == 0, output

@@ -9,21 +9,24 @@ it; `settle` then delivers the outbox with `dispatcher.flush()`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from adapters.slack import SlackChannel
 from bot.app import App
 from bot.clock import ManualClock
-from bot.config import Config, DeliveryConfig, HttpConfig, SlackConfig, StorageConfig
+from bot.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, SlackConfig, StorageConfig
+from bot.desk import Desk
 from bot.domain import Direction
 from bot.outbound import Adapter
 from routing.language import LanguageDetector
-from tests.standins.slack_api import Message, RateLimit, SlackStandIn, slack_escape
+from tests.standins.slack_api import Message, RateLimit, SlackStandIn, sign, slack_escape
 
 from .conftest import TUESDAY_11, AppViews
 
@@ -64,6 +67,7 @@ def slack_config(base: Config, db: Path, slack: SlackStandIn, **settings: Any) -
     return base.model_copy(update={
         "storage": StorageConfig(url=f"sqlite:///{db}"),
         "slack": SlackConfig(**(chosen | settings)),
+        "intake": IntakeConfig(retry_base_seconds=0.01, retry_max_seconds=0.05),
         "delivery": DeliveryConfig(retry_base_seconds=0.01, retry_max_seconds=0.05),
         "http": HttpConfig(port=0),
     })
@@ -410,6 +414,43 @@ async def test_bad_signatures_and_stale_timestamps_are_refused(rig: Rig) -> None
     assert verification.status == 200 and slack.last_challenge in verification.body
 
 
+async def test_unsigned_and_malformed_requests_get_401_or_400_and_no_traceback(
+    rig: Rig, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Raw HTTP, as a forger (or a broken proxy) would send it."""
+    slack = rig.slack
+    url = slack.app_url
+    now = str(int(slack.wall_clock()))
+
+    def headers(body: bytes | str, timestamp: str = now, signature: str | None = None) -> dict[str, str]:
+        text = body if isinstance(body, str) else body.decode("latin-1")
+        return {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp,
+                "X-Slack-Signature": signature or sign(slack.signing_secret, timestamp, text)}
+
+    poisoned = '{"event":{"type":"message","user":12345}}'
+    cases: list[tuple[bytes | str, dict[str, str], int]] = [
+        (poisoned, {"Content-Type": "application/json"}, 401),  # unsigned: Bolt's TypeError, before
+        (poisoned, headers(poisoned, signature="v0=" + "0" * 64), 401),
+        (poisoned, headers(poisoned, timestamp="not-a-number", signature="v0=00"), 401),
+        (poisoned, headers(poisoned, timestamp=str(int(now) - 3600)), 401),  # signed, an hour old
+        ("", {}, 401),
+        (poisoned, headers(poisoned), 400),  # signed by someone with the secret, still unreadable
+        ("{not json", headers("{not json"), 400),
+        (b"\xff\xfe{}", headers(b"\xff\xfe{}"), 400),
+    ]
+    caplog.set_level(logging.DEBUG)
+    async with aiohttp.ClientSession() as http:
+        for body, sent_headers, status in cases:
+            async with http.post(url, data=body.encode() if isinstance(body, str) else body,
+                                 headers=sent_headers) as resp:
+                assert resp.status == status, (body, await resp.text())
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    assert "Traceback" not in caplog.text
+    assert await rig.tickets() == []
+    answered = await slack.user_message(SEVER, slack.dm_channel(SEVER), "Не работает касса")
+    assert answered.status == 200 and len(await rig.tickets()) == 1
+
+
 async def test_retried_events_never_make_a_second_ticket(rig: Rig) -> None:
     slack = rig.slack
     _, _, asked = await slack.user_message(ACME, ACME_CHANNEL, "Orders are not syncing to SAP.")
@@ -423,7 +464,7 @@ async def test_retried_events_never_make_a_second_ticket(rig: Rig) -> None:
     assert len(rig.posted(TRIAGE, await rig.thread(1001))) == 2  # one copy each
 
 
-async def test_a_failing_desk_answers_500_so_slack_retries(rig: Rig) -> None:
+async def test_a_failing_desk_is_tried_again_before_slack_gets_its_answer(rig: Rig) -> None:
     slack = rig.slack
     desk = rig.app.desk
     receive = desk.receive
@@ -436,10 +477,37 @@ async def test_a_failing_desk_answers_500_so_slack_retries(rig: Rig) -> None:
         return await receive(inbound)
 
     desk.receive = flaky  # type: ignore[method-assign]
+    answered = await slack.user_message(SEVER, slack.dm_channel(SEVER), "Не формируется отчёт")
+    assert answered.status == 200 and len(calls) == 2
+    assert len(await rig.tickets()) == 1
+
+
+def database_down_until_set_aside(desk: Desk) -> None:
+    """Every attempt at a message fails, and so does setting it aside; after that, the
+    database is back (for the redelivery)."""
+    receive = desk.receive
+    outage = {"on": True}
+
+    async def down(inbound: Any) -> Any:
+        if outage["on"]:
+            raise RuntimeError("database is locked")
+        return await receive(inbound)
+
+    async def cannot_set_aside(*args: Any) -> None:
+        outage["on"] = False
+        raise RuntimeError("database is locked")
+
+    desk.receive = down  # type: ignore[method-assign]
+    desk.set_aside = cannot_set_aside  # type: ignore[method-assign]
+
+
+async def test_slack_gets_500_and_retries_only_what_cannot_even_be_set_aside(rig: Rig) -> None:
+    slack = rig.slack
+    database_down_until_set_aside(rig.app.desk)
     failed = await slack.user_message(SEVER, slack.dm_channel(SEVER), "Не формируется отчёт")
     assert failed.status == 500 and await rig.tickets() == []
     assert (await slack.redeliver_last_event(retry_num=1)).status == 200
-    assert len(await rig.tickets()) == 1
+    assert len(await rig.tickets()) == 1 and await rig.store.dead_letters() == []
 
 
 # -- delivery --------------------------------------------------------------------------------------

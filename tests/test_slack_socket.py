@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,7 +12,17 @@ from bot.config import Config
 from routing.language import LanguageDetector
 from tests.standins.slack_api import SlackStandIn
 
-from .test_slack_flow import OLGA, SEVER, TRIAGE, Rig, action_ids, open_rig, populate, slack_config
+from .test_slack_flow import (
+    OLGA,
+    SEVER,
+    TRIAGE,
+    Rig,
+    action_ids,
+    database_down_until_set_aside,
+    open_rig,
+    populate,
+    slack_config,
+)
 
 
 @pytest.fixture
@@ -47,18 +56,9 @@ async def test_events_commands_and_buttons_over_the_socket(socket_rig: Rig) -> N
     assert (await rig.ticket(1001)).assignee == {"U0DMIT002": "dmitry", "U0ANNA001": "anna"}[taker]
 
 
-async def test_an_envelope_the_desk_failed_is_not_acknowledged(socket_rig: Rig) -> None:
+async def test_an_envelope_that_can_be_neither_taken_nor_set_aside_is_not_acknowledged(socket_rig: Rig) -> None:
     rig, slack = socket_rig, socket_rig.slack
-    receive = rig.app.desk.receive
-    calls: list[Any] = []
-
-    async def flaky(inbound: Any) -> Any:
-        calls.append(inbound)
-        if len(calls) == 1:
-            raise RuntimeError("database is locked")
-        return await receive(inbound)
-
-    rig.app.desk.receive = flaky  # type: ignore[method-assign]
+    database_down_until_set_aside(rig.app.desk)
     event = {"type": "message", "channel": slack.dm_channel(SEVER), "channel_type": "im", "user": SEVER,
              "text": "Не формируется отчёт", "ts": "1795000000.000100", "event_ts": "1795000000.000100"}
     with pytest.raises(AssertionError, match="no ack"):

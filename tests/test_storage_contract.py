@@ -5,6 +5,7 @@ named by DUTYDESK_TEST_POSTGRES (default: the local one), skipped when it is unr
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import sqlite3
 import uuid
@@ -15,13 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pytest
 
 from storage import open_store
-from storage.base import ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
+from storage.base import AnotherRunner, Booking, ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
+from storage.migrations import apply_migrations, migrations
 from storage.sqlite import SqliteStore
 
 POSTGRES_URL = os.environ.get("DUTYDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -539,6 +541,22 @@ async def test_staff_threads_are_bound_and_keep_their_header(store: Store) -> No
     assert [r["header_id"] for r in await store.staff_threads() if r["ticket_id"] == 1001] == ["h2"]
 
 
+async def test_many_deliveries_are_booked_in_one_call_as_one_by_one(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001)], outbox=[outbox(1001) for _ in range(3)]))
+    ids = [r["id"] for r in await store.outbox_rows()]
+    thread = {"ticket_id": 1001, "channel": "local", "chat_id": "staff", "thread_id": "th1", "header_id": "h1"}
+    ref = {"channel": "local", "chat_id": "1", "message_id": "p2", "ticket_id": 1001}
+    await store.mark_sent_many([
+        Booking(ids[0], at(1), "h1", None, thread), Booking(ids[1], at(2), "p2", ref),
+        Booking(ids[2], at(3), "c3", None, {**thread, "thread_id": "th2", "header_id": None}),
+    ])
+    assert [(r["state"], r["platform_id"], r["sent_at"]) for r in await store.outbox_rows()] == [
+        ("sent", "h1", at(1)), ("sent", "p2", at(2)), ("sent", "c3", at(3))]
+    assert (await store.ticket_by_ref("local", "1", "p2") or {}).get("id") == 1001
+    assert await store.staff_threads() == [{**thread, "thread_id": "th2"}]  # in order: moved, header kept
+    await store.mark_sent_many([])
+
+
 # -- deadlines -----------------------------------------------------------------------------------
 
 
@@ -604,6 +622,139 @@ async def test_one_runner_per_database(backend: Backend) -> None:
         assert await second.claim_runner()
     finally:
         await second.close()
+
+
+async def _step_back_one_migration(backend: Backend) -> int:
+    """Make the database look one schema version older (the newest version's tables
+    gone), as if the desk running on it were an older release; returns that version."""
+    if isinstance(backend.store, SqliteStore):
+        newest = len(migrations("sqlite"))
+        await backend.execute(f"PRAGMA user_version = {newest - 1}")
+    else:
+        newest = len(migrations("postgres"))
+        await backend.execute(f"DELETE FROM schema_version WHERE version = {newest}")
+    await backend.execute("DROP TABLE dead_letters")
+    await backend.execute("DROP TABLE conversation_hints")
+    return newest - 1
+
+
+async def _version(backend: Backend) -> int:
+    """The schema version, read without a store (opening one may migrate)."""
+    if backend.url.startswith("sqlite:///"):
+        conn = sqlite3.connect(backend.url.removeprefix("sqlite:///"))
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    import asyncpg
+
+    pg = await asyncpg.connect(backend.url)
+    try:
+        return int(await pg.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))
+    finally:
+        await pg.close()
+
+
+def _other_paths(backend: Backend, tmp_path: Path) -> list[str]:
+    """Other URLs of the same database: for SQLite a symlink and a hard link to the file."""
+    if not backend.url.startswith("sqlite:///"):
+        return [backend.url]
+    path = Path(backend.url.removeprefix("sqlite:///"))
+    (tmp_path / "elsewhere").mkdir(parents=True)
+    symlink, hardlink = tmp_path / "elsewhere" / "symlinked.db", tmp_path / "elsewhere" / "hardlinked.db"
+    symlink.symlink_to(path)
+    os.link(path, hardlink)
+    return [f"sqlite:///{symlink}", f"sqlite:///{hardlink}"]
+
+
+async def test_a_second_runner_is_refused_before_it_migrates(backend: Backend, tmp_path: Path) -> None:
+    """However it is reached — for SQLite through a symlink or a hard link — a database a
+    desk runs on is claimed, and a newer desk started beside it changes nothing."""
+    first = await open_store(backend.url, runner=True)
+    try:
+        older = await _step_back_one_migration(backend)
+        for url in _other_paths(backend, tmp_path):
+            with pytest.raises(AnotherRunner):
+                await open_store(url, runner=True)
+            assert await _version(backend) == older  # no migration ran
+        with pytest.raises(AnotherRunner, match="upgrade and restart the desk"):
+            await open_store(backend.url)  # a reader (tickets list) of the newer release would have to migrate
+        assert await _version(backend) == older
+    finally:
+        await first.close()
+    second = await open_store(_other_paths(backend, tmp_path / "again")[0], runner=True)
+    try:
+        assert await _version(backend) == older + 1  # the first one gone, the second migrates
+    finally:
+        await second.close()
+
+
+def _locked(path: str) -> IO[bytes]:
+    handle = open(path, "ab")  # held open: closing it releases the lock
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return handle
+
+
+async def test_a_desk_of_the_previous_release_still_holding_its_lock_file_is_not_migrated_under(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(db)
+    apply_migrations(conn, target=1)
+    conn.close()
+    held = _locked(f"{db}.run.lock")  # what a desk before this release holds
+    try:
+        with pytest.raises(AnotherRunner):
+            await open_store(f"sqlite:///{db}", runner=True)
+    finally:
+        held.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+
+
+# -- dead letters and hints -----------------------------------------------------------------
+
+
+def dead_letter(key: str, error: str = "boom", attempts: int = 3, when: datetime = NOW, **changes: Any) -> Row:
+    row: Row = {"channel": "telegram", "key": key, "payload": '{"update_id": 7, "text": "broken \\ud83d"}',
+                "error": error, "attempts": attempts, "state": "open", "created_at": when, "updated_at": when}
+    row.update(changes)
+    return row
+
+
+async def test_dead_letters_are_kept_once_per_update_and_change_state(store: Store) -> None:
+    await store.commit(ChangeSet(dead_letters=[dead_letter("7"), dead_letter("8", when=at(1))]))
+    first = await store.dead_letter_for("telegram", "7")
+    assert first is not None and first["payload"] == '{"update_id": 7, "text": "broken \\ud83d"}'
+    assert (first["state"], first["attempts"], first["error"], first["created_at"]) == ("open", 3, "boom", NOW)
+    assert await store.dead_letter(first["id"]) == first
+    assert await store.dead_letter_for("slack", "7") is None and await store.dead_letter(999_999) is None
+    assert [r["key"] for r in await store.dead_letters()] == ["8", "7"]  # newest first
+
+    assert await store.mark_dead_letter(first["id"], "retry", at(2), only_from=("open",))
+    assert not await store.mark_dead_letter(first["id"], "retry", at(2), only_from=("open",))
+    # The same update failing again: one row, the attempts add up, the new error replaces the old.
+    await store.commit(ChangeSet(dead_letters=[
+        dead_letter("7", error="again", attempts=2, when=at(3), created_at=at(3))]))
+    again = await store.dead_letter_for("telegram", "7")
+    assert again is not None and again["id"] == first["id"]
+    assert (again["state"], again["attempts"], again["error"]) == ("open", 5, "again")
+    assert (again["created_at"], again["updated_at"]) == (NOW, at(3))
+    assert await store.mark_dead_letter(first["id"], "done", at(4))
+    assert [r["key"] for r in await store.dead_letters("open")] == ["8"]
+    assert await store.dead_letter_counts() == {"open": 1, "done": 1}
+    assert [r["key"] for r in await store.dead_letters(limit=1)] == ["8"]
+
+
+async def test_a_conversation_hint_is_remembered_per_conversation(store: Store) -> None:
+    assert await store.hint_at("telegram", "1", None) is None
+    await store.commit(ChangeSet(hints=[{"channel": "telegram", "chat_id": "1", "thread_id": None, "at": at(1)}]))
+    await store.commit(ChangeSet(hints=[{"channel": "telegram", "chat_id": "1", "thread_id": None, "at": at(5)},
+                                        {"channel": "telegram", "chat_id": "1", "thread_id": "9", "at": at(2)}]))
+    assert await store.hint_at("telegram", "1", None) == at(5)
+    assert await store.hint_at("telegram", "1", "9") == at(2)
+    assert await store.hint_at("slack", "1", None) is None
 
 
 # -- queries ---------------------------------------------------------------------------------

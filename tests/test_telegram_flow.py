@@ -27,7 +27,7 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.commands import menu
 from bot.commands.types import CommandRequest, Press, Reply
-from bot.config import Config, DeliveryConfig, HttpConfig, StorageConfig, TelegramConfig
+from bot.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, StorageConfig, TelegramConfig
 from bot.domain import Direction, EventType, Priority, Status
 from bot.intake import Receipt
 from routing.language import LanguageDetector
@@ -80,9 +80,17 @@ def telegram_config(base: Config, db: Path, tg: TelegramStandIn, *, port: int = 
     return base.model_copy(update={
         "storage": StorageConfig(url=f"sqlite:///{db}"),
         "telegram": TelegramConfig(**(settings | telegram)),
+        "intake": IntakeConfig(retry_base_seconds=0.01, retry_max_seconds=0.05),
         "delivery": DeliveryConfig(retry_base_seconds=0.01, retry_max_seconds=0.05),
         "http": HttpConfig(port=port),
     })
+
+
+def webhook_config(base: Config, db: Path, tg: TelegramStandIn) -> tuple[Config, str]:
+    """`telegram_config` on a webhook at a free port of this machine; and the webhook's URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    return telegram_config(base, db, tg, port=port, mode="webhook", webhook_url=url), url
 
 
 @dataclass
@@ -141,6 +149,19 @@ async def open_rig(
         await rig.close()
         raise
     return rig
+
+
+async def rig_on_its_own_stand_in(
+    tmp_path: Path, cfg: Config, detector: LanguageDetector, mode: str = "polling",
+) -> AsyncIterator[Rig]:
+    """A rig with a stand-in of its own, polling or on a webhook: for other test modules."""
+    async with TelegramStandIn(token=TOKEN, bot_username=BOT, limits=None) as stand_in:
+        populate(stand_in)
+        db = tmp_path / "desk.db"
+        chosen = webhook_config(cfg, db, stand_in)[0] if mode == "webhook" else telegram_config(cfg, db, stand_in)
+        handle = await open_rig(stand_in, chosen, detector)
+        yield handle
+        await handle.close()
 
 
 @pytest.fixture
@@ -210,9 +231,7 @@ async def test_round_trip_with_long_polling(rig: Rig) -> None:
 async def test_round_trip_with_webhook(
     tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    cfg = telegram_config(example_config, tmp_path / "desk.db", tg, port=port, mode="webhook", webhook_url=url)
+    cfg, url = webhook_config(example_config, tmp_path / "desk.db", tg)
     rig = await open_rig(tg, cfg, detector)
     try:
         update = {"update_id": 1, "message": {
@@ -230,22 +249,41 @@ async def test_round_trip_with_webhook(
         await rig.close()
 
 
-async def test_webhook_answers_500_when_the_desk_fails(
+async def test_webhook_tries_an_update_again_before_answering(
     tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    cfg = telegram_config(example_config, tmp_path / "desk.db", tg, port=port, mode="webhook", webhook_url=url)
+    cfg, _url = webhook_config(example_config, tmp_path / "desk.db", tg)
     rig = await open_rig(tg, cfg, detector)
     try:
         flaky, calls = fail_once(rig.app.desk.receive, RuntimeError("database is locked"))
         rig.app.desk.receive = flaky  # type: ignore[method-assign]
         sent = tg.user_sends(ALICE, "The export button does nothing")
         await rig.settle()
-        assert [(a.update_id, a.status) for a in tg.webhook_attempts] == [(1, 500), (1, 200)]
+        assert [(a.update_id, a.status) for a in tg.webhook_attempts] == [(1, 200)]
         assert len(calls) == 2
         assert [t.customer for t in await rig.tickets()] == ["telegram:200004"]
         assert [m["platform_id"] for m in await rig.messages(1001)] == [str(sent["message_id"])]
+    finally:
+        await rig.close()
+
+
+async def test_webhook_answers_500_when_the_update_can_be_neither_taken_nor_set_aside(
+    tg: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
+) -> None:
+    cfg, _url = webhook_config(example_config, tmp_path / "desk.db", tg)
+    cfg = cfg.model_copy(update={"intake": IntakeConfig(attempts=1)})
+    rig = await open_rig(tg, cfg, detector)
+    try:
+        flaky, calls = fail_once(rig.app.desk.receive, RuntimeError("database is locked"))
+        rig.app.desk.receive = flaky  # type: ignore[method-assign]
+        down, set_aside = fail_once(rig.app.desk.set_aside, RuntimeError("database is locked"))
+        rig.app.desk.set_aside = down  # type: ignore[method-assign]
+        sent = tg.user_sends(ALICE, "The export button does nothing")
+        await rig.settle()
+        assert [(a.update_id, a.status) for a in tg.webhook_attempts] == [(1, 500), (1, 200)]
+        assert (len(calls), len(set_aside)) == (2, 1)
+        assert [m["platform_id"] for m in await rig.messages(1001)] == [str(sent["message_id"])]
+        assert await rig.store.dead_letters() == []
     finally:
         await rig.close()
 
@@ -771,3 +809,19 @@ async def test_role_checks_and_lead_commands_through_telegram(rig: Rig) -> None:
     tg.user_command(ALICE, "/status")
     await rig.settle()
     assert rig.to(ALICE)[-1].text == "You have no open requests."
+
+
+async def test_a_caption_too_long_to_copy_reaches_the_topic_in_parts_and_is_never_undeliverable(rig: Rig) -> None:
+    """A Premium customer's 5,000-character caption: the bot may not copy it whole."""
+    tg = rig.tg
+    caption = "\n".join(f"Шаг {n}: " + ", ".join(["не открывается отчёт"] * 3) for n in range(80))
+    photo = tg.user_sends(IVAN, photo=True, caption=caption)
+    await rig.settle()
+    topic = await rig.topic(1001)
+    in_topic = [s for s in tg.sent if s.chat_id == STAFF and s.thread_id == topic
+                and s.method in ("sendMessage", "copyMessage", "copyMessages")]
+    assert [s.method for s in in_topic][:2] == ["sendMessage", "copyMessages"]  # the header, then the photo
+    assert in_topic[1].copied_from == (IVAN, photo["message_id"]) and in_topic[1].media == "photo"
+    parts = [s.text or "" for s in in_topic[2:]]
+    assert len(parts) == 2 and "\n".join(parts) == f"Ivan Petrov: {caption}\n[photo]"
+    assert {r["state"] for r in await rig.store.outbox_rows()} == {"sent"}

@@ -123,6 +123,30 @@ async def test_copy_keeps_media_and_falls_back_to_text_when_the_original_is_gone
     assert (tg.sent[-1].method, tg.sent[-1].text) == ("sendMessage", "from Slack")
 
 
+async def test_an_original_too_long_to_copy_goes_as_its_media_then_its_text_in_parts(
+    tg: TelegramStandIn, sender: TelegramSender,
+) -> None:
+    """A Premium user's caption may be longer than a bot may send: Telegram refuses the
+    copy. The media goes without it, then the text (caption included) in parts."""
+    caption = "\n".join(f"строка {n:03d} " + "ж" * 60 for n in range(80))  # ~5,600 characters
+    photo = tg.user_sends(USER, photo=True, caption=caption)
+    text = f"Ivan: {caption}\n[photo]"
+    source = SourceRef("telegram", str(USER), str(photo["message_id"]))
+    message = out(FORUM, text, audience=Audience.STAFF_ROOM, kind="copy", ticket_id=7, thread=None, copy_of=source,
+                  title="T-7", buttons=(Button("take", 7, "Take"),))
+    tg.fail_next("sendMessage", chat_id=FORUM, retry_after=2, after=1)
+    with pytest.raises(RetryLater):  # the second part meets a 429
+        await sender.deliver(message)
+    result = await sender.deliver(message)
+
+    sent = [s for s in tg.sent if s.method in ("copyMessages", "sendMessage")]
+    assert [s.method for s in sent] == ["copyMessages", "sendMessage", "sendMessage"]  # copied once, each part once
+    assert sent[0].media == "photo" and not sent[0].text  # the photo, without the caption it could not carry
+    assert "\n".join(s.text or "" for s in sent[1:]) == text
+    assert sent[-1].reply_markup is not None and result.message_id == str(sent[-1].message_id)
+    assert {s.thread_id for s in sent} == {int(result.thread_id or 0)}  # all in the ticket's new topic
+
+
 async def test_failures_map_to_what_the_dispatcher_does(tg: TelegramStandIn, sender: TelegramSender) -> None:
     tg.block_user(USER)
     with pytest.raises(Undeliverable, match=r"^the customer blocked the bot$"):

@@ -73,10 +73,12 @@ class SlackChannel(ChannelBase):
             process_before_response=True, request_verification_enabled=cfg.mode == "http",
         )
         where = Workspace(cfg.triage_channel, me.get("user_id"))
-        Listeners(desk, self.client, Profiles(self.client), where).wire(app, cfg.command)
+        listeners = Listeners(desk, self.client, Profiles(self.client), where)
+        listeners.wire(app, cfg.command)
+        desk.accept_replays(CHANNEL, listeners.replay)
         self.running = True
         if http is not None and cfg.mode == "http":
-            modes.serve_http(http, cfg.events_path, app, lambda: self.running)
+            modes.serve_http(http, cfg.events_path, app, lambda: self.running, self._signing_secret)
         else:
             self._socket = await modes.open_socket(app, self._app_token)
         log.info("Slack: @%s in team %s, %s mode", app_name, me.get("team"), cfg.mode)

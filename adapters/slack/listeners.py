@@ -2,23 +2,31 @@
 
 The listeners only translate; every decision — which ticket, who may do what, what to
 answer — is the desk's. The Bolt app runs with `process_before_response=True`, so Slack
-gets its acknowledgement when a listener has returned, i.e. after the desk committed. A
-listener that fails answers HTTP 500 (or sends no Socket Mode ack) and Slack delivers the
-event again; the desk de-duplicates redeliveries by channel and ts (messages), trigger id
-(commands) and action ts (buttons).
+gets its acknowledgement when a listener has returned, i.e. after the desk committed.
+
+Each listener takes its request through the channel's guard (bot/deadletters.py): a few
+quick attempts — Slack wants its answer within three seconds, and retries only three
+times — then the raw request is set aside and Slack gets its 200 all the same, so no
+message is lost to a request that fails every time. Only when even that cannot be written
+does the listener fail (HTTP 500, or no Socket Mode ack) and Slack deliver it again; the
+desk de-duplicates redeliveries by channel and ts (messages), trigger id (commands) and
+action ts (buttons). Every request body is scrubbed of lone surrogates (bot/sanitize.py)
+before a listener reads it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -26,8 +34,36 @@ from adapters.slack import translate
 from adapters.slack.blocks import ACTION_PREFIX, ephemeral, escape
 from adapters.slack.profiles import Profiles
 from bot.desk import Desk
+from bot.sanitize import scrub
 
 log = logging.getLogger("dutydesk.slack")
+
+# Seconds of pauses between attempts at one request: Slack retries what is not answered
+# within three seconds, and the attempts themselves take time too.
+ATTEMPTS_BUDGET = 1.5
+SET_ASIDE_REPLY = "Sorry, this could not be done right now; the team has been told. Please try again later."
+
+
+async def scrubbed(req: AsyncBoltRequest, next_: Callable[[], Awaitable[None]]) -> None:
+    """A global middleware: what listeners read is storable text."""
+    req.body = scrub(req.body)
+    await next_()
+
+
+def request_key(body: dict[str, Any]) -> str:
+    """Which request this is, the same on every redelivery: the dead-letter key."""
+    event_id = body.get("event_id")
+    if isinstance(event_id, str) and event_id:
+        return event_id
+    trigger = body.get("trigger_id")
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    stamp = action.get("action_ts")
+    if isinstance(stamp, str) and stamp:
+        return f"act:{stamp}"
+    if isinstance(trigger, str) and trigger:
+        return f"cmd:{trigger}"
+    return "sha1:" + hashlib.sha1(repr(body).encode(), usedforsecurity=False).hexdigest()
 
 
 class Listeners:
@@ -36,6 +72,17 @@ class Listeners:
         self._client = client
         self._profiles = profiles
         self._where = where
+        self._guard = desk.guard(translate.CHANNEL, budget=ATTEMPTS_BUDGET)
+        self._app: AsyncApp | None = None
+
+    async def _take(self, body: dict[str, Any], handle: Callable[[], Awaitable[object]]) -> bool:
+        return await self._guard.take(request_key(body), lambda: body, handle)
+
+    async def replay(self, body: Any) -> None:
+        """A set-aside request, again (`dutydesk deadletter retry`): through Bolt, as Socket
+        Mode requests go (their signature was checked when they first came)."""
+        assert self._app is not None, "replayed before wire()"
+        await self._app.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))
 
     def wire(self, app: AsyncApp, command: str) -> None:
         """The routing table. Bolt runs the first listener that matches, and answers 404 to
@@ -43,6 +90,8 @@ class Listeners:
         deletions, other apps' posts) end in `ignored`. `app_mention` repeats a message
         that also comes as `message.channels`; handling both is harmless (the desk sees the
         same ts twice) and keeps mentions working where only app_mention is subscribed."""
+        self._app = app
+        app.use(scrubbed)
         app.event({"type": "message", "subtype": translate.PEOPLE_WRITING})(self.wrote)
         app.event({"type": "message", "subtype": "message_changed"})(self.edited)
         app.event("message")(self.ignored)
@@ -50,7 +99,10 @@ class Listeners:
         app.command(command)(self.commanded)
         app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(self.pressed)
 
-    async def wrote(self, event: dict[str, Any]) -> None:
+    async def wrote(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        await self._take(body, lambda: self._wrote(event))
+
+    async def _wrote(self, event: dict[str, Any]) -> None:
         user = translate.author(event)
         if user is None:
             return
@@ -66,7 +118,10 @@ class Listeners:
                 thread_ts=event.get("thread_ts"),
             ))
 
-    async def edited(self, event: dict[str, Any]) -> None:
+    async def edited(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        await self._take(body, lambda: self._edited(event))
+
+    async def _edited(self, event: dict[str, Any]) -> None:
         user = translate.author(event)
         if user is None:
             return
@@ -77,7 +132,7 @@ class Listeners:
     async def ignored(self) -> None:
         """Acknowledged and dropped: nobody wrote to the desk."""
 
-    async def commanded(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def commanded(self, ack: AsyncAck, command: dict[str, Any], body: dict[str, Any]) -> None:
         """The desk answers in milliseconds, so its answer is the ack itself — shown only
         to the asker. A redelivered command was answered the first time: an empty ack."""
         user = command.get("user_id")
@@ -88,14 +143,23 @@ class Listeners:
             log.info("ignored a slash command without user, channel or trigger id")
             await ack()
             return
-        reply = await self._desk.command(request)
-        if reply.text:
-            await ack(**ephemeral(reply.text))
+        replies = []
+
+        async def handle() -> None:
+            replies.append(await self._desk.command(request))
+
+        if not await self._take(body, handle):
+            await ack(**ephemeral(SET_ASIDE_REPLY))
+        elif replies[0].text:
+            await ack(**ephemeral(replies[0].text))
         else:
             await ack()
 
     async def pressed(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        await self._take(body, lambda: self._pressed(body, respond))
+
+    async def _pressed(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         user = translate.presser(body)
         if user is None:
             return

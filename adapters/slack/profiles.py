@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.translate import sender_of
 from bot.domain import Sender
+from bot.sanitize import scrub
 
 log = logging.getLogger("dutydesk.slack")
 
@@ -40,7 +41,7 @@ class Profiles:
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("users.info %s failed (%s); the sender is known by id only", user_id, exc)
             return sender_of(user_id)
-        user = answer.get("user")
+        user = scrub(answer.get("user"))
         sender = sender_of(user_id, user if isinstance(user, dict) else None)
         self._known[user_id] = sender
         if len(self._known) > self._size:

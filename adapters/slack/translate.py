@@ -24,6 +24,7 @@ from typing import Any
 
 from bot.commands.types import CommandRequest, Press
 from bot.domain import Attachment, ConversationRef, Edited, Inbound, Sender
+from bot.intake import is_blank
 
 CHANNEL = "slack"
 
@@ -157,15 +158,20 @@ def inbound(event: Mapping[str, Any], sender: Sender, where: Workspace, at: date
         return None
     thread_ts = _str(event, "thread_ts")
     dm = is_dm(channel, _str(event, "channel_type"))
+    text = plain_text(_str(event, "text") or "", where.bot_user_id)
+    attachments = attachments_of(event)
     return Inbound(
         conversation=conversation_of(channel, ts, thread_ts, dm, where),
         sender=sender,
-        text=plain_text(_str(event, "text") or "", where.bot_user_id),
+        text=text,
         message_id=ts,
         at=at,
-        attachments=attachments_of(event),
+        attachments=attachments,
         reply_to=_reply_to(ts, thread_ts, dm),
         private=dm,
+        # Every event that gets here is a person writing: nothing readable in it means
+        # they sent what the desk cannot take (a blank text, a bare mention of the app).
+        unreadable="blank text" if is_blank(text) and not attachments else None,
     )
 
 

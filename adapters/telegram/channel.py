@@ -14,19 +14,22 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from adapters.telegram import startup
 from adapters.telegram.handlers import build_router
-from adapters.telegram.intake import ALLOWED_UPDATES, Backoff, Polling, webhook_handler
+from adapters.telegram.intake import ALLOWED_UPDATES, Polling, Updates, webhook_handler
 from adapters.telegram.send import TelegramSender
 from adapters.telegram.translate import CHANNEL
+from bot.backoff import Backoff
 from bot.channel import ChannelBase
 from bot.config import TelegramConfig
 from bot.desk import Desk
 from bot.http import HttpServer
 from bot.outbound import DeliveryResult, Lane, Outbound, Pace, Recipient
+from bot.sanitize import scrubbed_loads
 
 log = logging.getLogger("dutydesk.telegram")
 
-# A failed update is retried after 0.5 s, then 1, 2, … up to half a minute: long enough
-# not to hammer a database that is down, short enough to catch up soon after.
+# A failed poll (or an update that could not even be set aside) is retried after about
+# 0.5 s, then 1, 2, … up to half a minute: long enough not to hammer a database that is
+# down, short enough to catch up soon after.
 RETRY_FIRST_SECONDS = 0.5
 RETRY_CAP_SECONDS = 30.0
 
@@ -38,7 +41,8 @@ class TelegramChannel(ChannelBase):
         """`token` overrides the configured secret (tests need no environment variable)."""
         self._cfg = cfg
         self.per_second = cfg.per_second
-        session = AiohttpSession(api=TelegramAPIServer.from_base(cfg.api_base))
+        # Every Bot API answer (updates included) is decoded scrubbed of lone surrogates.
+        session = AiohttpSession(api=TelegramAPIServer.from_base(cfg.api_base), json_loads=scrubbed_loads)
         self.bot = Bot(token if token is not None else cfg.token.reveal(), session=session)
         self._sender = TelegramSender(self.bot)
         self._polling: asyncio.Task[None] | None = None
@@ -68,16 +72,18 @@ class TelegramChannel(ChannelBase):
         await startup.publish_menus(self.bot, cfg.staff_chat_id)
         dispatcher = Dispatcher(desk=desk, me=me)
         dispatcher.include_router(build_router(cfg.staff_chat_id))
+        updates = Updates(self.bot, dispatcher, desk.guard(CHANNEL))
+        desk.accept_replays(CHANNEL, updates.replay)
         if cfg.mode == "webhook":
-            await self._start_webhook(dispatcher, http)
+            await self._start_webhook(updates, http)
         else:
             await self.bot.delete_webhook()
             backoff = Backoff(RETRY_FIRST_SECONDS, RETRY_CAP_SECONDS)
-            polling = Polling(self.bot, dispatcher, cfg.polling_timeout, backoff)
+            polling = Polling(updates, cfg.polling_timeout, backoff)
             self._polling = asyncio.create_task(polling.run(), name="dutydesk-telegram-polling")
         log.info("Telegram: @%s in %s mode", me.username, cfg.mode)
 
-    async def _start_webhook(self, dispatcher: Dispatcher, http: HttpServer | None) -> None:
+    async def _start_webhook(self, updates: Updates, http: HttpServer | None) -> None:
         cfg = self._cfg
         if http is None or cfg.webhook_url is None or cfg.webhook_secret is None:
             raise startup.TelegramSetupError(
@@ -85,7 +91,7 @@ class TelegramChannel(ChannelBase):
             )
         secret = cfg.webhook_secret.reveal()
         http.app.router.add_post(
-            cfg.webhook_path, webhook_handler(self.bot, dispatcher, secret, lambda: self.running)
+            cfg.webhook_path, webhook_handler(updates, secret, lambda: self.running)
         )
         await self.bot.set_webhook(cfg.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 

@@ -28,6 +28,7 @@ from bot.outbound import (
     Outbound,
     Pace,
     RetryLater,
+    SourceRef,
     Undeliverable,
     no_pace,
 )
@@ -45,6 +46,9 @@ ROW_OF_SHORT, ROW_OF_WORDS = 5, 3
 _TOPIC_GONE = ("message thread not found", "TOPIC_ID_INVALID", "TOPIC_DELETED")
 # The message to copy is gone or cannot be copied: its text is sent instead.
 _SOURCE_GONE = ("message to copy not found", "message can't be copied")
+# The original's caption is longer than a bot may send (Telegram Premium users may write
+# longer ones): the media is copied without it, and the text, caption included, follows.
+_TOO_LONG = ("caption is too long", "MEDIA_CAPTION_TOO_LONG", "message is too long")
 _UNCHANGED = ("message is not modified", "TOPIC_NOT_MODIFIED")
 
 
@@ -114,23 +118,32 @@ class TelegramSender:
 
     async def _post(self, message: Outbound, chat: int, thread: int | None, pace: Pace) -> str:
         """Copy the platform original when there is one (media and formatting survive),
-        else send the text, split at Telegram's limit; returns the last message's id."""
+        else send the text, split at Telegram's limit; returns the last message's id.
+        A retry after a refused part goes on from that part, never copying again."""
         markup = keyboard(message.buttons)
         reply_to = _number(message.reply_to, "message id")
         reply = None if reply_to is None else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
         source = message.copy_of
-        if source is not None and source.channel == CHANNEL:
+        if source is not None and source.channel == CHANNEL and message.id not in self._parts_sent:
             try:
-                copied = await self._bot.copy_message(
-                    chat_id=chat, from_chat_id=_required(source.chat_id, "chat id"),
-                    message_id=_required(source.message_id, "message id"), message_thread_id=thread,
-                    reply_markup=markup, reply_parameters=reply,
-                )
-                return str(copied.message_id)
+                return await self._copy(source, chat, thread, markup, reply)
             except TelegramBadRequest as exc:
-                if not _said(exc, _SOURCE_GONE):
+                if _said(exc, _TOO_LONG):
+                    log.info("outbox %s: the original is too long to copy whole (%s); its media, then its text "
+                             "in parts", message.id, exc.message)
+                    # copyMessages can leave the caption out (aiogram drops an empty caption).
+                    await self._bot.copy_messages(
+                        chat_id=chat, from_chat_id=_required(source.chat_id, "chat id"),
+                        message_ids=[_required(source.message_id, "message id")], message_thread_id=thread,
+                        remove_caption=True,
+                    )
+                    self._parts_sent[message.id] = 0  # the media is there: parts from the first
+                    await pace()
+                elif _said(exc, _SOURCE_GONE):
+                    log.info("outbox %s: the original cannot be copied (%s); sending its text", message.id,
+                             exc.message)
+                else:
                     raise
-                log.info("outbox %s: the original cannot be copied (%s); sending its text", message.id, exc.message)
         parts = split_text(message.text, TEXT_LIMIT)
         done = self._parts_sent.get(message.id, 0)
         sent_id = 0
@@ -146,6 +159,17 @@ class TelegramSender:
             self._parts_sent[message.id] = index + 1
         del self._parts_sent[message.id]
         return str(sent_id)
+
+    async def _copy(
+        self, source: SourceRef, chat: int, thread: int | None, markup: InlineKeyboardMarkup | None,
+        reply: ReplyParameters | None,
+    ) -> str:
+        copied = await self._bot.copy_message(
+            chat_id=chat, from_chat_id=_required(source.chat_id, "chat id"),
+            message_id=_required(source.message_id, "message id"), message_thread_id=thread,
+            reply_markup=markup, reply_parameters=reply,
+        )
+        return str(copied.message_id)
 
     # -- the staff forum: one topic per ticket ----------------------------------------------------
 

@@ -13,6 +13,7 @@ from aiogram.types import CallbackQuery, Message, User
 
 from bot.commands.types import CommandRequest, Press
 from bot.domain import Attachment, ConversationRef, Edited, Inbound, Sender
+from bot.intake import is_blank
 
 CHANNEL = "telegram"
 
@@ -90,6 +91,23 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
+# What a person can send that the desk cannot take (a venue also carries a location: first).
+UNREADABLE = ("venue", "location", "contact", "poll", "dice", "game", "story", "invoice", "giveaway", "paid_media",
+              "checklist")
+
+
+def unreadable(message: Message, text: str, attachments: tuple[Attachment, ...]) -> str | None:
+    """What the customer sent, when it is something the desk cannot read: one of
+    `UNREADABLE`, or a text with nothing visible in it. None for readable messages and for
+    service messages (joins, pins, topic changes), which nobody wrote to the desk."""
+    for kind in UNREADABLE:
+        if getattr(message, kind, None) is not None:
+            return kind
+    if (message.text or message.caption) and is_blank(text) and not attachments:
+        return "blank text"
+    return None
+
+
 def person_of(message: Message) -> User | None:
     """Who wrote it; None when no person can be named: a channel's post, or a group admin
     writing anonymously (Telegram then shows every such admin as one placeholder user, with
@@ -103,16 +121,19 @@ def inbound(message: Message, bot_username: str | None, at: datetime) -> Inbound
     person = person_of(message)
     if person is None:
         return None
+    text = strip_mention(message.text or message.caption or "", bot_username)
+    attachments = attachments_of(message)
     return Inbound(
         conversation=conversation_of(message),
         sender=sender_of(person),
-        text=strip_mention(message.text or message.caption or "", bot_username),
+        text=text,
         message_id=str(message.message_id),
         at=at,
-        attachments=attachments_of(message),
+        attachments=attachments,
         reply_to=reply_target(message),
         private=message.chat.type == "private",
         album=message.media_group_id,
+        unreadable=unreadable(message, text, attachments),
     )
 
 

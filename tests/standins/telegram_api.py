@@ -50,7 +50,8 @@ TOPIC_NAME_LIMIT = 128
 # Update types Telegram leaves out unless they are asked for explicitly.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
-_CONTENT_KEYS = ("text", "photo", "document", "voice", "audio", "video")
+_CONTENT_KEYS = ("text", "photo", "document", "voice", "audio", "video", "sticker", "location", "contact", "venue",
+                 "dice")
 _MEDIA_KINDS = ("photo", "document", "voice", "audio", "video")
 
 _MSG_NOT_MODIFIED = (
@@ -983,6 +984,7 @@ class TelegramStandIn:
         self._file_paths: dict[str, _StoredFile] = {}
         self._callbacks: dict[str, JSON] = {}
         self._faults: list[_Fault] = []
+        self._hooks: dict[str, list[Callable[[Params], Any]]] = {}
         self._windows: dict[tuple[str, int], _Window] = {}
         self._pending: list[JSON] = []
         self._allowed_updates: frozenset[str] | None = None
@@ -1139,6 +1141,10 @@ class TelegramStandIn:
         name, handler = self._handlers[method.lower()]
         status, payload = 200, {"ok": True}
         try:
+            for hook in list(self._hooks.get(name.lower(), ())):
+                held = hook(params)
+                if inspect.isawaitable(held):
+                    await held
             self._inject_fault(name, params)
             result = handler(params)
             if inspect.isawaitable(result):
@@ -1184,6 +1190,13 @@ class TelegramStandIn:
         else:
             error = ApiError(error_code, description or defaults.get(error_code, "Error"))
         self._faults.append(_Fault(method.lower(), chat_id, times, error, after))
+
+    def before(self, method: str, hook: Callable[[Params], Any]) -> Callable[[], None]:
+        """Run ``hook(params)`` (awaited if it is a coroutine) before each call of ``method``
+        is handled: a test can hold a request in flight. Returns a function removing it."""
+        hooks = self._hooks.setdefault(method.lower(), [])
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
 
     def _inject_fault(self, method: str, params: Params) -> None:
         for fault in self._faults:
@@ -1389,6 +1402,27 @@ class TelegramStandIn:
         if self._bot_sees(chat, msg):
             self._enqueue("message", msg)
         return copy.deepcopy(msg)
+
+    def user_sends_content(
+        self, user_id: int, content: JSON, *, chat_id: int | None = None, thread_id: int | None = None,
+    ) -> JSON:
+        """A user posts a message of another kind — a sticker, a location, a poll, a contact,
+        dice… — given as the Message fields the Bot API names them (``{"location": {...}}``)."""
+        user = self._user(user_id)
+        chat = self._user_chat(user_id, chat_id)
+        try:
+            thread = self._resolve_thread(chat, thread_id, None, by_bot=False)
+        except ApiError as err:
+            raise ValueError(err.description) from None
+        msg = self._new_message(chat, user.as_json(), copy.deepcopy(content), thread, None)
+        if self._bot_sees(chat, msg):
+            self._enqueue("message", msg)
+        return copy.deepcopy(msg)
+
+    def queue_raw_update(self, kind: str, payload: JSON) -> int:
+        """Queue an update exactly as given (however malformed); returns its update_id."""
+        self._enqueue(kind, payload)
+        return int(self._pending[-1]["update_id"])
 
     def anonymous_admin_sends(self, chat_id: int, text: str, *, thread_id: int | None = None) -> JSON:
         """A group admin posts with "Remain anonymous" on: Telegram shows the placeholder
@@ -2219,6 +2253,10 @@ class TelegramStandIn:
             raise _bad("message can't be copied")
         if "text" in body:
             return body
+        # Premium users may write longer captions than a bot may send: a copy that keeps one
+        # is refused.
+        if not remove_caption and (p is None or p.raw.get("caption") is None) and len(body.get("caption", "")) > CAPTION_LIMIT:
+            raise _bad("message caption is too long")
         if remove_caption:
             body.pop("caption", None)
             body.pop("caption_entities", None)
