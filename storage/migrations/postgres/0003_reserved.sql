@@ -1,0 +1,1 @@
+-- Version 3 is reserved for issue 11 (dead letters, runner lock); this placeholder is dropped when that lands.
