@@ -75,7 +75,7 @@ def set_assignee(
         set_status(work, ticket, Status.ASSIGNED, actor, f"assigned to {engineer.name}")
     kind = EventType.ASSIGNED if previous is None else EventType.REASSIGNED
     work.log(ticket, kind, actor, reason, engineer=engineer_id, previous=previous, flags=list(flags))
-    due = s.sla.first_response_due(ticket) if ticket.first_response_at is None else None
+    due = s.sla.first_response_due(ticket, work.now)
     work.send(*s.notifier.assigned(ticket, engineer, reason, flags, due))
     old = s.directory.engineer(previous)
     if old is not None:

@@ -127,14 +127,14 @@ class Notifier:
             found.append(self.to_engineer(engineer, "copy", dm_text, ticket=ticket, copy_of=source))
         return [o for o in found if o is not None]
 
-    def ack(self, ticket: Ticket, decision: Assignment | Queued, first_response_due: datetime) -> Outbound:
+    def ack(self, ticket: Ticket, decision: Assignment | Queued, first_response_due: datetime | None) -> Outbound:
         lang = ticket.language
         values = {"ticket": ticket.display_id, "priority": ticket.priority.name}
         if isinstance(decision, Queued):
             pickup = texts.when(decision.pickup_at, ticket.customer_tz, lang)
             body = texts.text("ack_queued", lang, pickup=pickup, **values)
         else:
-            due = texts.when(first_response_due, ticket.customer_tz, lang)
+            due = texts.when(first_response_due, ticket.customer_tz, lang) if first_response_due else "—"
             body = texts.text("ack_assigned", lang, due=due, **values)
         buttons = () if ticket.priority <= Priority.P2 else (
             Button("urgent", ticket.id, texts.text("button_urgent", lang)),)

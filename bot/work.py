@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from bot.domain import ConversationRef, Event, EventType, Message, Status, Ticket
 from bot.outbound import Outbound
 from bot.records import event_to_row, message_to_row, outbound_to_row, ticket_to_row
-from bot.sla import BREACH, Deadline, SlaBook
+from bot.sla import BREACH, Deadline, Run, SlaBook
 from storage.base import ChangeSet
 
 PICKUP = "pickup"  # a queued ticket is routed again when its local shift starts
@@ -78,14 +78,15 @@ class Work:
 
     def changeset(self) -> ChangeSet:
         for ticket in self._tickets.values():
+            runs = self._sla.record(ticket, self.now)
             self._changes.tickets.append(ticket_to_row(ticket))
-            for clock, deadlines in self.timers(ticket).items():
+            for clock, deadlines in self.timers(ticket, runs).items():
                 self._set_timers(ticket.id, clock, deadlines)
         return self._changes
 
-    def timers(self, ticket: Ticket) -> dict[str, list[Deadline]]:
+    def timers(self, ticket: Ticket, runs: dict[str, Run]) -> dict[str, list[Deadline]]:
         """Every timer a ticket in this state should have: the SLA clocks, and its lifecycle."""
-        found = self._sla.schedule(ticket, self.now)
+        found = self._sla.schedule(ticket, self.now, runs)
         pickup = ticket.pickup_at if ticket.is_open else None
         found[PICKUP] = [] if pickup is None else [Deadline(PICKUP, BREACH, pickup, pickup)]
         closes = (
