@@ -123,7 +123,7 @@ def record_engineer_message(
         used = work.now - ticket.created_at
         after = format_duration(used) if used.total_seconds() >= 60 else "at once"
         work.log(ticket, EventType.FIRST_RESPONSE, engineer_id, f"{name} answered {after} after the request")
-    ticket.last_update_at = work.now
+    ticket.last_update_at = work.now  # also when they wrote in the customer's chat, not relayed
     if ticket.status in (Status.NEW, Status.ASSIGNED, Status.WAITING_CUSTOMER):
         if ticket.status == Status.WAITING_CUSTOMER:
             s.sla.resume(ticket, work.now)

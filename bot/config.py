@@ -206,10 +206,11 @@ class PlanConfig(Model):
     resolution: Duration
     update_every: Duration = timedelta(days=2)
     update_calendar: str | None = None  # default: counts calendar days, 24/7
+    update_notice: Duration = timedelta(hours=4)  # remind the people on it this long before (at most half the interval)
     priority_floor: PriorityField | None = None
     reminders: list[float] = Field(default_factory=lambda: [0.5, 0.8])
     escalate_on_breach: bool = True
-    progress_note: bool = True  # tell the customer "we are still working on it" at each update
+    progress_note: bool = True  # at each update, tell the customer where the ticket stands
     priorities: dict[str, Targets] = Field(default_factory=dict)
 
     @field_validator("reminders")

@@ -242,7 +242,7 @@ class Ticket:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     last_customer_at: datetime | None = None
-    last_update_at: datetime | None = None  # last human message to the customer
+    last_update_at: datetime | None = None  # last message the customer got from the desk
     last_customer_message: str | None = None  # platform id, so replies can quote it
     clock: ClockState = field(default_factory=ClockState)
     rating: int | None = None

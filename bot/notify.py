@@ -12,7 +12,7 @@ from datetime import datetime
 from bot import texts
 from bot.config import EngineerConfig
 from bot.directory import Directory, StaffRoom
-from bot.domain import Attachment, Message, Priority, Ticket
+from bot.domain import Attachment, Message, Priority, Status, Ticket
 from bot.outbound import Audience, Button, Outbound, Recipient, SourceRef
 from routing.assign import Assignment, Queued
 
@@ -139,6 +139,19 @@ class Notifier:
         buttons = () if ticket.priority <= Priority.P2 else (
             Button("urgent", ticket.id, texts.text("button_urgent", lang)),)
         return self.to_customer(ticket, "ack", body, buttons=buttons)
+
+    def progress(self, ticket: Ticket) -> str:
+        """An automatic progress update: where the ticket stands, in the customer's language."""
+        lang, values = ticket.language, {"ticket": ticket.display_id}
+        engineer = self._directory.engineer(ticket.assignee)
+        if ticket.status == Status.WAITING_CUSTOMER:
+            return texts.text("progress_waiting", lang, **values)
+        if engineer is not None:
+            return texts.text("progress_working", lang, name=engineer.name.split()[0], **values)
+        if ticket.pickup_at is not None:
+            pickup = texts.when(ticket.pickup_at, ticket.customer_tz, lang)
+            return texts.text("progress_queued", lang, pickup=pickup, **values)
+        return texts.text("progress_unpicked", lang, **values)
 
     def assigned(
         self, ticket: Ticket, engineer: EngineerConfig, reason: str, flags: tuple[str, ...],

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from bot.config import CalendarConfig, Config, PlanConfig
-from bot.domain import ClockOutcome, SlaMark, Status, Ticket
+from bot.domain import ClockOutcome, SlaMark, Ticket
 from routing.calendar import BusinessCalendar, Holidays, WeeklyHours
 from routing.priority import Priority
 
@@ -59,6 +59,7 @@ class Targets:
     resolution: timedelta
     update_every: timedelta
     update_calendar: BusinessCalendar
+    update_notice: timedelta
     reminders: tuple[float, ...]
     escalate_on_breach: bool
     progress_note: bool
@@ -107,6 +108,7 @@ class SlaBook:
             resolution=(override and override.resolution) or plan.resolution,
             update_every=(override and override.update_every) or plan.update_every,
             update_calendar=self.calendars[plan.update_calendar or "24/7"],
+            update_notice=min(plan.update_notice, ((override and override.update_every) or plan.update_every) / 2),
             reminders=tuple(plan.reminders),
             escalate_on_breach=plan.escalate_on_breach,
             progress_note=plan.progress_note,
@@ -185,30 +187,35 @@ class SlaBook:
         self, ticket: Ticket, now: datetime, runs: dict[str, Run] | None = None,
     ) -> dict[str, list[Deadline]]:
         """The deadlines each SLA clock should have now (empty list: the clock is off)."""
-        t = self.targets(ticket.plan, ticket.priority)
         found = self.runs(ticket, now) if runs is None else runs
         return {
             clock: run.deadlines(clock) if ticket.is_open else []
             for clock, run in found.items()
-        } | {UPDATE: self._update(ticket, t, now)}
+        } | {UPDATE: self.updates(ticket, now)}
 
-    def _update(self, ticket: Ticket, t: Targets, now: datetime) -> list[Deadline]:
-        """Every `update_every` without a human update, one reminder.
+    def updates(self, ticket: Ticket, now: datetime) -> list[Deadline]:
+        """A progress update every `update_every` after the customer last heard from the desk
+        (acknowledgement, answer or update) — queued, escalated or waiting on them alike —
+        with a reminder `update_notice` before it, so that a person can write instead.
 
         Emits the latest period end already passed (fired at most once, thanks to the
-        deadline's unique key) and the next one: after downtime the desk catches up with
-        one reminder, not one per missed period.
+        deadline's unique key) and the next one with its notice: after downtime the desk
+        catches up with one update, not one per missed period.
         """
-        if ticket.status not in (Status.ASSIGNED, Status.IN_PROGRESS) or ticket.last_update_at is None:
+        if not ticket.is_open or ticket.last_update_at is None:
             return []
+        t = self.targets(ticket.plan, ticket.priority)
         cal = t.update_calendar
-        due = cal.add(ticket.last_update_at, t.update_every)
-        passed = None
+        since, due = ticket.last_update_at, cal.add(ticket.last_update_at, t.update_every)
+        found = []
         while due <= now:
-            passed, due = due, cal.add(due, t.update_every)
-        found = [Deadline(UPDATE, BREACH, due, due)]
-        if passed is not None:
-            found.insert(0, Deadline(UPDATE, BREACH, passed, passed))
+            since, due = due, cal.add(due, t.update_every)
+        if since != ticket.last_update_at:
+            found.append(Deadline(UPDATE, BREACH, since, since))
+        if t.update_notice > timedelta(0):
+            stage = round((1 - t.update_notice / t.update_every) * 100)
+            found.append(Deadline(UPDATE, stage, due, cal.add(since, t.update_every - t.update_notice)))
+        found.append(Deadline(UPDATE, BREACH, due, due))
         return found
 
 

@@ -40,12 +40,33 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "Zgłoszenie {ticket} zostało ponownie otwarte; inżynier otrzymał Twoją wiadomość.",
         "da": "Din henvendelse {ticket} er åbnet igen; teknikeren har fået din besked.",
     },
-    "progress": {
-        "en": "We are still working on your request {ticket}. We will write again as soon as we know more.",
-        "ru": "Мы продолжаем работать над обращением {ticket}. Напишем, как только появятся новости.",
-        "uk": "Ми продовжуємо працювати над зверненням {ticket}. Напишемо, щойно з'являться новини.",
-        "pl": "Nadal pracujemy nad zgłoszeniem {ticket}. Napiszemy, gdy tylko będziemy wiedzieć więcej.",
-        "da": "Vi arbejder stadig på din henvendelse {ticket}. Vi skriver igen, så snart vi ved mere.",
+    "progress_queued": {
+        "en": "An update on your request {ticket}: it is in the queue, and an engineer will take it up {pickup}. It has not been forgotten.",
+        "ru": "Новости по обращению {ticket}: оно в очереди, инженер возьмёт его в работу {pickup}. Мы о нём помним.",
+        "uk": "Новини щодо звернення {ticket}: воно в черзі, інженер візьме його в роботу {pickup}. Ми про нього пам'ятаємо.",
+        "pl": "Informacja o zgłoszeniu {ticket}: czeka w kolejce, inżynier zajmie się nim {pickup}. Nie zapomnieliśmy o nim.",
+        "da": "Nyt om din henvendelse {ticket}: den står i køen, og en tekniker tager den {pickup}. Den er ikke glemt.",
+    },
+    "progress_unpicked": {
+        "en": "An update on your request {ticket}: it is in the queue for the next free engineer. It has not been forgotten.",
+        "ru": "Новости по обращению {ticket}: оно в очереди к первому освободившемуся инженеру. Мы о нём помним.",
+        "uk": "Новини щодо звернення {ticket}: воно в черзі до першого вільного інженера. Ми про нього пам'ятаємо.",
+        "pl": "Informacja o zgłoszeniu {ticket}: czeka w kolejce na pierwszego wolnego inżyniera. Nie zapomnieliśmy o nim.",
+        "da": "Nyt om din henvendelse {ticket}: den står i køen til den næste ledige tekniker. Den er ikke glemt.",
+    },
+    "progress_working": {
+        "en": "An update on your request {ticket}: {name} is working on it. We will write again as soon as we know more.",
+        "ru": "Новости по обращению {ticket}: над ним работает {name}. Напишем, как только появятся новости.",
+        "uk": "Новини щодо звернення {ticket}: над ним працює {name}. Напишемо, щойно з'являться новини.",
+        "pl": "Informacja o zgłoszeniu {ticket}: pracuje nad nim {name}. Napiszemy, gdy tylko będziemy wiedzieć więcej.",
+        "da": "Nyt om din henvendelse {ticket}: {name} arbejder på den. Vi skriver igen, så snart vi ved mere.",
+    },
+    "progress_waiting": {
+        "en": "An update on your request {ticket}: we are waiting for your answer. Please reply here when you can, and we will go on.",
+        "ru": "Новости по обращению {ticket}: мы ждём вашего ответа. Ответьте, пожалуйста, здесь, когда сможете, и мы продолжим.",
+        "uk": "Новини щодо звернення {ticket}: ми чекаємо на вашу відповідь. Дайте, будь ласка, відповідь тут, коли зможете, і ми продовжимо.",
+        "pl": "Informacja o zgłoszeniu {ticket}: czekamy na Twoją odpowiedź. Odpowiedz tutaj, kiedy tylko możesz, a będziemy kontynuować.",
+        "da": "Nyt om din henvendelse {ticket}: vi venter på dit svar. Svar her, når du kan, så fortsætter vi.",
     },
     "resolved": {
         "en": "Your request {ticket} is resolved. If the problem remains, just reply here. How did we do? Rate us from 1 to 5:",
@@ -136,6 +157,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{cover}{ticket}: the customer has had no update for {interval}. Please write to them.",
         "ru": "{cover}{ticket}: клиент не получал новостей {interval}. Напишите ему, пожалуйста.",
     },
+    "update_soon": {
+        "en": "{cover}{ticket}: the customer will get an automatic progress update at {due} ({interval} since they last heard from us). Write to them before then to tell them yourself.",
+        "ru": "{cover}{ticket}: в {due} клиент получит автоматическое сообщение о ходе работ ({interval} без новостей от нас). Напишите ему раньше, чтобы рассказать самим.",
+    },
+    "progress_copy": {"en": "Automatic progress update to the customer: {text}", "ru": "Автоматическое сообщение клиенту о ходе работ: {text}"},
     "snoozed": {
         "en": "Reminder: {ticket} · {priority} · {subject}",
         "ru": "Напоминание: {ticket} · {priority} · {subject}",
