@@ -9,6 +9,7 @@ it; `settle` then delivers the outbox with `dispatcher.flush()`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,6 +149,26 @@ async def open_dm_ticket(rig: Rig, text: str = "Добрый день! Не фо
     assert status == 200
     await rig.settle()
     return dm
+
+
+async def test_a_healthy_start_with_the_tokens_in_the_environment_warns_of_nothing(
+    slack: SlackStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As `dutydesk run` starts: the secrets in the environment (Bolt reads SLACK_BOT_TOKEN
+    itself), and the app still talks to the configured API address, not slack.com."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", slack.signing_secret)
+    caplog.set_level(logging.WARNING)
+    cfg = slack_config(example_config, tmp_path / "desk.db", slack)
+    handle = await open_rig(slack, cfg, detector)
+    try:
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+        await open_dm_ticket(handle)
+        assert [t.id for t in await handle.tickets()] == [1001]
+        assert slack.calls_to("auth.test")
+    finally:
+        await handle.close()
 
 
 # -- customers in DMs ------------------------------------------------------------------------------
