@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
-from bot import commands, intake, reminders, staffside, texts
+from bot import commands, intake, reminders, staffside, texts, unreachable
 from bot.clock import Clock
 from bot.commands.types import CommandRequest, Press, Reply
 from bot.config import Config
@@ -116,12 +116,16 @@ class Desk:
 
     async def delivery_failed(self, message: Outbound, reason: str) -> None:
         """A message cannot be delivered. If the customer is unreachable (they blocked the
-        bot), the engineer must know; failures to reach staff are only logged, or every
-        failure could cause another."""
+        bot), the engineer must know; if an engineer is (they never pressed Start), the
+        leads — once per engineer, so that a failure cannot cause a stream of others."""
         s = self.services
         log.warning("outbox %s to %s:%s undeliverable: %s", message.id, message.recipient.channel,
                     message.recipient.chat_id, reason)
         await s.store.mark_failed(message.id, s.clock.now(), reason)
+        if message.recipient.audience == Audience.ENGINEER:
+            async with self._lock:
+                await unreachable.tell_leads(s, message, reason)
+            return
         if message.ticket_id is None or message.recipient.audience != Audience.CUSTOMER:
             return
         async with self._lock:

@@ -141,6 +141,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{ticket} is no longer yours: {reason}",
         "ru": "{ticket} больше не на вас: {reason}",
     },
+    "unreachable": {
+        "en": "{name} ({identity}) cannot be reached in a private chat, so they get no pings: {reason}. {advice}",
+        "ru": "{name} ({identity}) недоступен(на) в личном чате и не получает уведомлений: {reason}. {advice}",
+    },
+    "unreachable_telegram": {
+        "en": "Ask {name} to open a private chat with the bot and press Start (or unblock it); if they did, check their identity {identity} in the config.",
+        "ru": "Попросите {name} открыть личный чат с ботом и нажать «Start» (или разблокировать бота); если это сделано, проверьте идентификатор {identity} в конфигурации.",
+    },
+    "unreachable_other": {
+        "en": "Check {name}'s identity {identity} in the config, and that the app may message them.",
+        "ru": "Проверьте идентификатор {identity} ({name}) в конфигурации и что приложению разрешено им писать.",
+    },
     "delivery_failed": {
         "en": "{ticket}: your message could not be delivered to the customer ({reason}).",
         "ru": "{ticket}: сообщение клиенту не доставлено ({reason}).",

@@ -1,0 +1,71 @@
+"""The staff's side on Telegram, against the Bot API stand-in: an engineer who never pressed
+Start, pings and headers in each engineer's own language, the staff greeting and the
+command menus per chat."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config
+from routing.language import LanguageDetector
+from tests.standins.telegram_api import TelegramStandIn
+
+from .test_telegram_flow import (
+    ALICE,
+    ANNA,
+    BOT,
+    DMITRY,
+    IVAN,
+    MARIA,
+    OLGA,
+    STAFF,
+    TOKEN,
+    Rig,
+    open_rig,
+    telegram_config,
+)
+
+
+@pytest.fixture
+async def tg_without_anna() -> AsyncIterator[TelegramStandIn]:
+    """As test_telegram_flow's world, except that Anna never pressed Start."""
+    async with TelegramStandIn(token=TOKEN, bot_username=BOT, limits=None) as stand_in:
+        for user, name in ((ANNA, "Anna"), (DMITRY, "Dmitry"), (OLGA, "Olga")):
+            stand_in.add_user(user, name, language_code="ru")
+        for user in (DMITRY, OLGA):
+            stand_in.add_private_chat(user)
+        stand_in.add_user(IVAN, "Ivan", "ivan_p", "ru", last_name="Petrov")
+        stand_in.add_user(MARIA, "Maria", language_code="ru")
+        stand_in.add_user(ALICE, "Alice", "alice", "en")
+        stand_in.add_group(STAFF, "Support desk", forum=True, members=[ANNA, DMITRY, OLGA])
+        yield stand_in
+
+
+async def test_a_ping_to_an_engineer_who_never_pressed_start_is_reported_to_the_lead_once(
+    tg_without_anna: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
+) -> None:
+    tg = tg_without_anna
+    rig: Rig = await open_rig(tg, telegram_config(example_config, tmp_path / "desk.db", tg), detector)
+    try:
+        tg.user_sends(IVAN, "Добрый день! Не выгружается отчёт по продажам.")
+        await rig.settle()
+        assert (await rig.ticket(1001)).assignee == "anna"  # least loaded, first in the roster
+        assert rig.to(ANNA) == []  # Telegram refused: "bot can't initiate conversation with a user"
+        [alert] = rig.to(OLGA)
+        assert alert.text is not None and alert.text.startswith("Anna Smirnova (telegram:100001) недоступен(на)")
+        assert "bot can't initiate conversation with a user" in alert.text
+        assert "нажать «Start»" in alert.text
+
+        rig.app.desk.clock.advance(timedelta(hours=4))  # half the first-response target: a reminder to Anna
+        await rig.app.desk.fire_due()
+        await rig.settle()
+        failed = [r for r in await rig.store.outbox_rows(state="failed") if r["person"] == "anna"]
+        assert [r["kind"] for r in failed] == ["ping", "reminder"]
+        assert len(rig.to(OLGA)) == 1  # told once
+        assert len(tg.topics(STAFF)) == 1  # the staff room has the ticket all along
+    finally:
+        await rig.close()
