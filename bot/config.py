@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, core_schema
 
+from bot.texts import CUSTOMER_LANGUAGES
 from routing.calendar import WeeklyHours
 from routing.durations import parse_duration
 from routing.priority import Priority
@@ -110,11 +111,28 @@ class DeskConfig(Model):
     default_plan: str = "basic"  # when absent from the file: "basic" if there is one, else the first plan
     max_text: int = Field(default=32_000, ge=100)
     reopen_within: Duration = timedelta(days=7)
+    # Languages detection may choose that have no customer texts, and the language their
+    # speakers read instead (e.g. kk = "ru"): said here, never decided silently.
+    text_fallback: dict[Language, Language] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _default_language_is_listed(self) -> DeskConfig:
         if self.default_language not in self.languages:
             raise ValueError(f'default_language "{self.default_language}" is not in languages')
+        return self
+
+    @model_validator(mode="after")
+    def _every_language_is_answered(self) -> DeskConfig:
+        for code, target in self.text_fallback.items():
+            if target not in CUSTOMER_LANGUAGES:
+                raise ValueError(f'text_fallback.{code}: there are no customer texts in "{target}" either '
+                                 f"(there are: {', '.join(CUSTOMER_LANGUAGES)})")
+        for code in self.languages:
+            if code not in CUSTOMER_LANGUAGES and code not in self.text_fallback:
+                raise ValueError(
+                    f'languages: there are no customer texts in "{code}" (there are: {", ".join(CUSTOMER_LANGUAGES)}); '
+                    f'say which its speakers read instead, e.g. text_fallback = {{ {code} = "en" }}'
+                )
         return self
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot import texts
 from bot.clock import Clock
 from bot.config import Config
 from bot.directory import Directory
@@ -34,6 +35,7 @@ class Services:
         cls, cfg: Config, store: Store, clock: Clock, channels: frozenset[str],
         detector: LanguageDetector | None = None,
     ) -> Services:
+        texts.use_fallback(cfg.desk.text_fallback)
         directory = Directory(cfg, channels)
         sla = SlaBook(cfg, build_calendars(cfg))
         return cls(

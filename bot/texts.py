@@ -1,13 +1,16 @@
 """Everything the desk says to people, per language.
 
-Customers read the desk in their own language (Russian, Ukrainian, Polish, Danish,
-English); Belarusian and Kazakh speakers get Russian, which they read, rather than English;
-anything else gets English. Staff texts exist in English and Russian. Times are shown in
-the reader's time zone with Babel's local month and weekday names.
+Customers read the desk in their own language: every customer text exists in each of
+`CUSTOMER_LANGUAGES`. A language detection may choose but that has no texts is read in
+the language `[desk] text_fallback` names for it (the example: Belarusian and Kazakh
+speakers read Russian rather than English) — the config is refused otherwise, so no
+customer gets another language silently. Staff texts exist in each of `STAFF_LANGUAGES`.
+Times are shown in the reader's time zone with Babel's local month and weekday names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -15,10 +18,10 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 
 CUSTOMER_LANGUAGES = ("en", "ru", "uk", "pl", "da")
-FALLBACK = {"be": "ru", "kk": "ru"}
+STAFF_LANGUAGES = ("en", "ru")
+_fallback: dict[str, str] = {}
 
-TEXTS: dict[str, dict[str, str]] = {
-    # -- to customers ----------------------------------------------------------------------
+CUSTOMER_TEXTS: dict[str, dict[str, str]] = {
     "ack_assigned": {
         "en": "Thank you! Your request {ticket} is registered (priority {priority}). An engineer will reply by {due}.",
         "ru": "Спасибо! Ваше обращение {ticket} зарегистрировано (приоритет {priority}). Инженер ответит до {due}.",
@@ -99,9 +102,21 @@ TEXTS: dict[str, dict[str, str]] = {
     "truncated": {
         "en": "[message shortened: {count} more characters were not kept]",
         "ru": "[сообщение сокращено: ещё {count} символов не сохранено]",
+        "uk": "[повідомлення скорочено: ще {count} символів не збережено]",
+        "pl": "[wiadomość skrócona: pominięto jeszcze {count} znaków]",
+        "da": "[beskeden er forkortet: yderligere {count} tegn blev ikke gemt]",
+    },
+    "correction": {
+        "en": "Correction to our previous message: {text}",
+        "ru": "Уточнение к нашему предыдущему сообщению: {text}",
+        "uk": "Уточнення до нашого попереднього повідомлення: {text}",
+        "pl": "Poprawka do naszej poprzedniej wiadomości: {text}",
+        "da": "Rettelse til vores forrige besked: {text}",
     },
     "button_urgent": {"en": "Urgent", "ru": "Срочно", "uk": "Терміново", "pl": "Pilne", "da": "Haster"},
-    # -- to staff -----------------------------------------------------------------------------
+}
+
+STAFF_TEXTS: dict[str, dict[str, str]] = {
     "ping_assigned": {
         "en": "{ticket} · {org} · {priority} · {lang}\n{subject}\nAssigned to you: {reason}{flags}\nFirst response due {due}.",
         "ru": "{ticket} · {org} · {priority} · {lang}\n{subject}\nНазначено вам: {reason}{flags}\nПервый ответ до {due}.",
@@ -117,13 +132,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "copy": {"en": "{name}: {text}", "ru": "{name}: {text}"},
     "engineer_copy": {"en": "{name} (to customer): {text}", "ru": "{name} (клиенту): {text}"},
     "note_copy": {"en": "Note by {name}: {text}", "ru": "Заметка {name}: {text}"},
-    "correction": {
-        "en": "Correction to our previous message: {text}",
-        "ru": "Уточнение к нашему предыдущему сообщению: {text}",
-        "uk": "Уточнення до нашого попереднього повідомлення: {text}",
-        "pl": "Poprawka do naszej poprzedniej wiadomości: {text}",
-        "da": "Rettelse til vores forrige besked: {text}",
-    },
     "edited_copy": {"en": "{name} edited a message: {text}", "ru": "{name} изменил(а) сообщение: {text}"},
     "queued_nobody": {
         "en": "{ticket} · {org} · {priority} · {lang}: nobody can take it now — queued until {pickup}. Please assign someone.\n{reason}",
@@ -192,12 +200,23 @@ TEXTS: dict[str, dict[str, str]] = {
     "button_snooze": {"en": "Snooze 30 min", "ru": "Отложить 30 мин"},
 }
 
+TEXTS = {**CUSTOMER_TEXTS, **STAFF_TEXTS}
+
+
+def use_fallback(fallback: Mapping[str, str]) -> None:
+    """The configured per-language fallback (`[desk] text_fallback`), set when the desk is
+    built: one desk runs per process, and every text it renders follows its config."""
+    _fallback.clear()
+    _fallback.update(fallback)
+
 
 def language_for(language: str | None) -> str:
-    """The catalogue language a reader of `language` gets."""
+    """The catalogue language a customer reading `language` gets: their own, the fallback
+    the config names for it, else English (config validation makes sure that every
+    language detection can choose has one of the first two)."""
     if language in CUSTOMER_LANGUAGES:
         return language
-    return FALLBACK.get(language or "", "en")
+    return _fallback.get(language or "", "en")
 
 
 def text(key: str, language: str | None, **values: object) -> str:
@@ -207,8 +226,7 @@ def text(key: str, language: str | None, **values: object) -> str:
 def render(catalogue: dict[str, dict[str, str]], key: str, language: str | None, **values: object) -> str:
     """`key`'s template in the reader's language (or the nearest one there is), filled in."""
     variants = catalogue[key]
-    lang = language_for(language)
-    template = variants.get(lang) or variants.get(FALLBACK.get(lang, "en")) or variants["en"]
+    template = variants.get(language_for(language)) or variants["en"]
     return template.format(**values)
 
 
@@ -222,9 +240,13 @@ def _names(language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(days[i] for i in range(7)), tuple(months[i] for i in range(1, 13))
 
 
-@lru_cache(maxsize=1024)
 def when(instant: datetime, tz: str, language: str | None) -> str:
     """A deadline as a person reads it: weekday, date, time, and the zone it is in."""
+    return _when(instant, tz, language_for(language))
+
+
+@lru_cache(maxsize=1024)
+def _when(instant: datetime, tz: str, language: str) -> str:
     local = instant.astimezone(ZoneInfo(tz))
-    days, months = _names(language_for(language))
+    days, months = _names(language)
     return f"{days[local.weekday()]} {local.day} {months[local.month - 1]} {local:%H:%M} ({tz})"
