@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, core_schema
 
-from bot.texts import CUSTOMER_LANGUAGES
+from bot.texts import CUSTOMER_LANGUAGES, STAFF_LANGUAGES
 from routing.calendar import WeeklyHours
 from routing.durations import parse_duration
 from routing.priority import Priority
@@ -114,6 +114,7 @@ class DeskConfig(Model):
     # Languages detection may choose that have no customer texts, and the language their
     # speakers read instead (e.g. kk = "ru"): said here, never decided silently.
     text_fallback: dict[Language, Language] = Field(default_factory=dict)
+    staff_room_language: Language = "en"  # staff rooms are shared: their headers and copies in one language
 
     @model_validator(mode="after")
     def _default_language_is_listed(self) -> DeskConfig:
@@ -127,6 +128,9 @@ class DeskConfig(Model):
             if target not in CUSTOMER_LANGUAGES:
                 raise ValueError(f'text_fallback.{code}: there are no customer texts in "{target}" either '
                                  f"(there are: {', '.join(CUSTOMER_LANGUAGES)})")
+        if self.staff_room_language not in STAFF_LANGUAGES:
+            raise ValueError(f'staff_room_language: staff texts exist in {", ".join(STAFF_LANGUAGES)}, '
+                             f'not "{self.staff_room_language}"')
         for code in self.languages:
             if code not in CUSTOMER_LANGUAGES and code not in self.text_fallback:
                 raise ValueError(
@@ -293,6 +297,20 @@ class EngineerConfig(Model):
     role: Literal["engineer", "lead", "admin"] = "engineer"
     max_open: int | None = Field(default=None, ge=1)
     identities: list[Identity] = Field(default_factory=list)
+    # What the desk writes to them in; default: the first of their languages staff texts exist in.
+    interface_language: Language | None = None
+
+    @field_validator("interface_language")
+    @classmethod
+    def _staff_language(cls, value: str | None) -> str | None:
+        if value is not None and value not in STAFF_LANGUAGES:
+            raise ValueError(f'staff texts exist in {", ".join(STAFF_LANGUAGES)}, not "{value}"')
+        return value
+
+    @property
+    def reads(self) -> str:
+        """The staff language the desk writes to them in."""
+        return self.interface_language or next((x for x in self.languages if x in STAFF_LANGUAGES), "en")
 
 
 class OrganisationConfig(Model):

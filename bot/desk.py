@@ -24,7 +24,6 @@ from bot.directory import StaffRoom
 from bot.domain import ConversationRef, Direction, Edited, EventType, Inbound, Sender
 from bot.groupcommit import GroupCommit
 from bot.intake import Receipt, clean_text
-from bot.notify import STAFF_ROOM_LANGUAGE
 from bot.outbound import Audience, DeliveryResult, Outbound
 from bot.records import message_from_row, override_from_row, ticket_from_row
 from bot.services import Services
@@ -104,7 +103,7 @@ class Desk:
                      message=message.id, old=message.text[:500], new=text[:500])
             if message.direction == Direction.CUSTOMER:
                 name = ticket.customer_name or ticket.customer
-                body = texts.text("edited_copy", STAFF_ROOM_LANGUAGE, name=name, text=text)
+                body = texts.text("edited_copy", s.notifier.room_language, name=name, text=text)
                 work.send(*s.notifier.to_rooms(ticket, "edit", body))
             elif message.direction == Direction.ENGINEER and not _in_customer_chat(conv, ticket.conversation):
                 correction = texts.text("correction", ticket.language, text=text)

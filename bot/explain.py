@@ -147,7 +147,7 @@ class Explainer:
                 whose,
                 f"language: {language.reason}",
                 f"priority: {priority.reason}",
-                *decision.reasons,
+                *map(str, decision.reasons),
             ],
             "deadlines": self._deadlines(ticket, when, tz),
         }
@@ -180,7 +180,7 @@ class Explainer:
                 },
                 "tier": decision.tier,
                 "follow_the_sun": decision.follow_the_sun,
-                "flags": list(decision.flags),
+                "flags": [str(flag) for flag in decision.flags],
             }
         return {
             "outcome": "queued",

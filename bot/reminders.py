@@ -15,7 +15,6 @@ import logging
 from bot import actions, texts
 from bot.config import EngineerConfig
 from bot.domain import Direction, EventType, Message, Status, Ticket
-from bot.notify import STAFF_ROOM_LANGUAGE
 from bot.records import ticket_from_row
 from bot.services import Services
 from bot.sla import BREACH, FIRST_RESPONSE, RESOLUTION, UPDATE
@@ -81,7 +80,7 @@ async def _sla(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
     if s.sla.targets(ticket.plan, ticket.priority).escalate_on_breach and s.router.roster.next_tier(ticket.tier):
         loads = await s.store.loads()
         actions.escalate(s, work, ticket, "desk", loads, to_tier=None, area=None,
-                         reason=f"automatic: {clock} SLA breached")
+                         reason=texts.why(f"breach_{clock}"))
 
 
 async def _update(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
@@ -108,7 +107,8 @@ async def _update(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
         body = s.notifier.progress(ticket)
         work.add_message(Message(ticket.id, Direction.SYSTEM, "desk", body, work.now))
         work.send(s.notifier.to_customer(ticket, "progress", body))
-        work.send(*s.notifier.to_rooms(ticket, "mirror", texts.text("progress_copy", STAFF_ROOM_LANGUAGE, text=body)))
+        copy = texts.text("progress_copy", s.notifier.room_language, text=body)
+        work.send(*s.notifier.to_rooms(ticket, "mirror", copy))
         note = "; an automatic progress update went to the customer"
     reminded = f"; reminded {_names(people)}" if notice or not targets.progress_note else ""
     work.log(ticket, EventType.REMINDER_SENT, "desk", f"{what}{reminded}{note}",

@@ -40,7 +40,8 @@ class Services:
         sla = SlaBook(cfg, build_calendars(cfg))
         return cls(
             cfg=cfg, store=store, clock=clock, directory=directory, sla=sla,
-            router=Router(cfg, directory, sla, detector), notifier=Notifier(directory, cfg.routing.tier_names),
+            router=Router(cfg, directory, sla, detector),
+            notifier=Notifier(directory, cfg.routing.tier_names, cfg.desk.staff_room_language),
         )
 
     def work(self) -> Work:

@@ -10,12 +10,16 @@ Times are shown in the reader's time zone with Babel's local month and weekday n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
+
+from routing.calendar import BusinessCalendar
+from routing.reasons import At, Hours, Lang, Reason
+from routing.reasons import language_name as english_language_name
 
 CUSTOMER_LANGUAGES = ("en", "ru", "uk", "pl", "da")
 STAFF_LANGUAGES = ("en", "ru")
@@ -202,6 +206,65 @@ STAFF_TEXTS: dict[str, dict[str, str]] = {
 
 TEXTS = {**CUSTOMER_TEXTS, **STAFF_TEXTS}
 
+# Words for the staff's views of a ticket: statuses, priorities, a calendar's holidays.
+STAFF_WORDS: dict[str, dict[str, str]] = {
+    "ticket_status_new": {"en": "new", "ru": "новое"},
+    "ticket_status_assigned": {"en": "assigned", "ru": "назначено"},
+    "ticket_status_in_progress": {"en": "in progress", "ru": "в работе"},
+    "ticket_status_waiting_customer": {"en": "waiting for the customer", "ru": "ждёт клиента"},
+    "ticket_status_resolved": {"en": "resolved", "ru": "решено"},
+    "ticket_status_closed": {"en": "closed", "ru": "закрыто"},
+    "priority_P1": {"en": "critical", "ru": "критический"},
+    "priority_P2": {"en": "high", "ru": "высокий"},
+    "priority_P3": {"en": "normal", "ru": "обычный"},
+    "priority_P4": {"en": "low", "ru": "низкий"},
+    "hours_holidays": {"en": "{where} holidays", "ru": "праздники {where}"},
+    "hours_extra": {"en": "extra days off: {count}", "ru": "доп. выходных: {count}"},
+    "hours_workdays": {"en": "transferred working days: {count}", "ru": "перенесённых рабочих дней: {count}"},
+}
+
+# Routing's reasons (English in routing/reasons.py) in the other staff languages, and the
+# desk's own reasons in every staff language. A reason reaches each engineer in theirs.
+REASONS: dict[str, dict[str, str]] = {
+    "local": {"ru": "обращение на языке «{language}»: {on_duty}, знает этот язык"},
+    "on_duty": {"ru": "{name} на смене"},
+    "on_duty_via": {"ru": "{name} на смене ({via})"},
+    "via_shift": {"ru": "смена {shift}"},
+    "via_rotation_week": {"ru": "ротация {rotation} (неделя {turn})"},
+    "via_rotation_turn": {"ru": "ротация {rotation} (очередь {turn})"},
+    "via_override": {"ru": "подмена"},
+    "via_override_covers": {"ru": "подмена: вместо {engineer}"},
+    "via_override_why": {"ru": "подмена ({why})"},
+    "via_override_covers_why": {"ru": "подмена: вместо {engineer} ({why})"},
+    "at_capacity": {"ru": "у {name} предел нагрузки ({open}/{limit} открытых)"},
+    "least_loaded": {"ru": "наименее загружен(а) из {count} на смене ({open} открытых)"},
+    "office": {"ru": "{name} работает в офисе часового пояса клиента ({timezone})"},
+    "no_local": {"ru": "нет свободного инженера {tier} со знанием языка «{language}» на смене в {at}"},
+    "urgent": {"ru": "{priority} — срочное"},
+    "covered": {"ru": "план {plan} действует в это время ({hours})"},
+    "follows_sun": {"ru": "{why}, поэтому обращение идёт по солнцу: {on_duty}"},
+    "nobody_reads": {"ru": "{why}, но и со знанием языка «{language}» свободных на смене нет"},
+    "outside_hours": {"ru": "{priority} по плану {plan} вне его часов ({hours}): ждёт следующей местной смены"},
+    "escalated": {"ru": "эскалация {old} → {new}{area}: {on_duty}"},
+    "escalated_nobody": {"ru": "эскалация {old} → {new}{area}: из {new}{area} свободных на смене нет"},
+    "queued_comes": {"ru": "в очереди: {name} выходит на смену {at}"},
+    "queued_hours": {"ru": "в очереди: часы плана начинаются {at}, на смене будет {name}"},
+    "queued_nobody": {"ru": "в очереди: никто подходящий не выйдет на смену в ближайшие {days} дн."},
+    "wrote_in": {"ru": "клиент пишет на языке «{language}»"},
+    "dedicated": {"ru": "выделенный инженер {organisation}: {on_duty}"},
+    "dedicated_backup": {"ru": "выделенный инженер {organisation} {dedicated} не на смене; замена: {on_duty}"},
+    "dedicated_off": {"ru": "выделенный инженер {organisation} {dedicated} и замена {backup} не на смене: обычные правила"},
+    "dedicated_alone_off": {"ru": "выделенный инженер {organisation} {dedicated} не на смене: обычные правила"},
+    # -- the desk's own ------------------------------------------------------------------
+    "took_it": {"en": "{name} took it", "ru": "{name} взял(а) обращение"},
+    "reassigned_by": {"en": "reassigned by {name}", "ru": "передано, решение: {name}"},
+    "answered_customer": {"en": "{name} answered the customer", "ru": "{name} ответил(а) клиенту"},
+    "escalated_by": {"en": "escalated by {name}", "ru": "эскалировал(а) {name}"},
+    "breach_first_response": {"en": "automatic: first_response SLA breached",
+                              "ru": "автоматически: нарушен SLA первого ответа"},
+    "breach_resolution": {"en": "automatic: resolution SLA breached", "ru": "автоматически: нарушен SLA решения"},
+}
+
 
 def use_fallback(fallback: Mapping[str, str]) -> None:
     """The configured per-language fallback (`[desk] text_fallback`), set when the desk is
@@ -228,6 +291,70 @@ def render(catalogue: dict[str, dict[str, str]], key: str, language: str | None,
     variants = catalogue[key]
     template = variants.get(language_for(language)) or variants["en"]
     return template.format(**values)
+
+
+def why(key: str, **values: object) -> Reason:
+    """One of the desk's own reasons (its English is in `REASONS` too)."""
+    return Reason(key, REASONS[key]["en"], tuple(values.items()))
+
+
+def staff_text(key: str, language: str, **values: object) -> str:
+    """A staff text in a staff language (no customer fallback applies)."""
+    variants = {**STAFF_TEXTS, **STAFF_WORDS}[key]
+    return (variants.get(language) or variants["en"]).format(**values)
+
+
+def reasons(items: Iterable[Reason | str], language: str, tz: str) -> str:
+    """Reasons in a staff reader's words; a reason a person typed stays as typed."""
+    return "; ".join(reason(item, language, tz) for item in items)
+
+
+def reason(item: Reason | str, language: str, tz: str) -> str:
+    if isinstance(item, str):
+        return item
+    return item.word(lambda r: REASONS.get(r.key, {}).get(language) or r.english,
+                     lambda value: _value(value, language, tz))
+
+
+def _value(value: object, language: str, tz: str) -> str:
+    """A reason's value the reader's way: names of languages in their language, instants in
+    their zone, opening hours with their weekday names."""
+    if isinstance(value, Reason | str):
+        return reason(value, language, tz)
+    if isinstance(value, Lang):
+        return language_name(value.code, language)
+    if isinstance(value, At):
+        return when(value.instant, tz, language)
+    if isinstance(value, Hours):
+        return hours(value.calendar, language)
+    return str(value)
+
+
+@lru_cache(maxsize=256)
+def language_name(code: str, language: str) -> str:
+    """A language's name in `language`, from Babel's CLDR data ("Kazakh", "казахский")."""
+    try:
+        return str(Locale.parse(language).languages.get(code) or english_language_name(code))
+    except (ValueError, LookupError):
+        return english_language_name(code)
+
+
+def hours(calendar: BusinessCalendar, language: str) -> str:
+    """A calendar's opening hours as `BusinessCalendar.describe` says them, in `language`."""
+    if language == "en" or calendar.hours is None:
+        return calendar.describe()
+    days = tuple(d.capitalize() for d in _names(language)[0])
+    text = f"{calendar.hours.describe(days)} {calendar.tz}"
+    found = calendar.holidays
+    parts = []
+    if found.country:
+        parts.append(staff_text("hours_holidays", language,
+                                where=f"{found.country}/{found.subdiv}" if found.subdiv else found.country))
+    if found.extra:
+        parts.append(staff_text("hours_extra", language, count=len(found.extra)))
+    if found.workdays:
+        parts.append(staff_text("hours_workdays", language, count=len(found.workdays)))
+    return ", ".join([text, *parts])
 
 
 @lru_cache(maxsize=32)

@@ -26,8 +26,17 @@ from .test_telegram_flow import (
     TOKEN,
     Rig,
     open_rig,
+    populate,
     telegram_config,
 )
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[TelegramStandIn]:
+    """test_telegram_flow's world: engineers who pressed Start, customers, the forum."""
+    async with TelegramStandIn(token=TOKEN, bot_username=BOT, limits=None) as stand_in:
+        populate(stand_in)
+        yield stand_in
 
 
 @pytest.fixture
@@ -67,5 +76,48 @@ async def test_a_ping_to_an_engineer_who_never_pressed_start_is_reported_to_the_
         assert [r["kind"] for r in failed] == ["ping", "reminder"]
         assert len(rig.to(OLGA)) == 1  # told once
         assert len(tg.topics(STAFF)) == 1  # the staff room has the ticket all along
+    finally:
+        await rig.close()
+
+
+ENGLISH_WORDS = ("is on duty", "speaks", "ticket", "Assigned", "First response", "shift ", "Take", "Escalate")
+
+
+async def test_pings_and_headers_are_each_in_their_readers_language(
+    world: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
+) -> None:
+    """Anna reads Russian (her first language); Dmitry, also a Russian speaker, chose
+    English; the staff group reads Russian. Every part of each text is in one language."""
+    engineers = [e.model_copy(update={"interface_language": "en"}) if e.id == "dmitry" else e
+                 for e in example_config.engineers]
+    cfg = example_config.model_copy(update={
+        "engineers": engineers, "desk": example_config.desk.model_copy(update={"staff_room_language": "ru"})})
+    tg = world
+    rig: Rig = await open_rig(tg, telegram_config(cfg, tmp_path / "desk.db", tg), detector)
+    try:
+        tg.user_sends(IVAN, "Добрый день! Не выгружается отчёт по продажам.")
+        await rig.settle()
+        tg.user_sends(MARIA, "Ещё вопрос: не печатается накладная.")
+        await rig.settle()
+        assert [(await rig.ticket(t)).assignee for t in (1001, 1002)] == ["anna", "dmitry"]
+
+        [to_anna] = rig.to(ANNA)
+        assert to_anna.text is not None
+        assert ("Назначено вам: обращение на языке «русский»: Anna Smirnova на смене (смена moscow_day), "
+                "знает этот язык") in to_anna.text
+        assert "Первый ответ до ср 25 нояб. 10:00 (Europe/Moscow)." in to_anna.text  # 8 working hours
+        assert not [w for w in ENGLISH_WORDS if w in to_anna.text]
+        labels = [b["text"] for row in (to_anna.reply_markup or {})["inline_keyboard"] for b in row]
+        assert labels == ["Взять", "Эскалировать", "Решено", "Отложить 30 мин"]
+
+        [to_dmitry] = rig.to(DMITRY)
+        assert to_dmitry.text is not None
+        assert "Assigned to you: Russian ticket: Dmitry Volkov is on duty (shift moscow_day), speaks Russian" in to_dmitry.text
+        assert "First response due Wed 25 Nov 10:00 (Europe/Moscow)." in to_dmitry.text
+        assert not [w for w in ("Назначено", "на смене", "русский") if w in to_dmitry.text]
+
+        header = rig.to(STAFF, await rig.topic(1001))[0].text or ""
+        assert "Исполнитель: Anna Smirnova" in header and "Статус: назначено" in header and "P3 обычный" in header
+        assert not [w for w in ("Assignee", "Status", "assigned", "normal") if w in header]
     finally:
         await rig.close()

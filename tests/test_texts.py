@@ -10,6 +10,7 @@ from bot.commands import REGISTRY
 from bot.commands.core import CUSTOMERS
 from bot.commands.texts import COMMAND_CUSTOMER_TEXTS, COMMAND_STAFF_TEXTS
 from bot.config import Config, ConfigError, parse_config
+from routing.reasons import PHRASES, Lang, reason
 
 from .conftest import Desk
 
@@ -28,6 +29,23 @@ def test_every_staff_text_exists_in_every_staff_language() -> None:
     summaries = {f"summary of /{spec.name}": spec.summary for spec in REGISTRY.values()}
     catalogue = {**texts.STAFF_TEXTS, **COMMAND_STAFF_TEXTS, **summaries}
     assert _missing(catalogue, texts.STAFF_LANGUAGES) == []
+
+
+def test_every_reason_reaches_each_staff_language() -> None:
+    """Routing's reasons are English in routing/reasons.py; the desk words each in every
+    other staff language, and its own reasons in all of them."""
+    routing = {key: {"en": english, **texts.REASONS.get(key, {})} for key, english in PHRASES.items()}
+    desk = {key: variants for key, variants in texts.REASONS.items() if key not in PHRASES}
+    assert _missing({**routing, **desk, **texts.STAFF_WORDS}, texts.STAFF_LANGUAGES) == []
+
+
+def test_a_reason_reads_in_one_language_throughout() -> None:
+    on_duty = reason("on_duty_via", name="John Carter", via=reason("via_rotation_week", rotation="night", turn=3))
+    why = reason("follows_sun", why=reason("urgent", priority="P1"), on_duty=on_duty)
+    assert str(why) == "P1 is urgent, so it follows the sun: John Carter is on duty (rotation night (week 3))"
+    assert texts.reason(why, "ru", "UTC") == (
+        "P1 — срочное, поэтому обращение идёт по солнцу: John Carter на смене (ротация night (неделя 3))")
+    assert texts.reason(reason("wrote_in", language=Lang("kk")), "ru", "UTC") == "клиент пишет на языке «казахский»"
 
 
 def test_every_configured_customer_language_has_texts_or_a_stated_fallback(example_config: Config) -> None:

@@ -162,6 +162,7 @@ COMMAND_STAFF_TEXTS: dict[str, dict[str, str]] = {
     "already_yours": {"en": "{ticket} is already yours.", "ru": "{ticket} уже на вас."},
     "reassigned": {"en": "{ticket} → {name}.", "ru": "{ticket} → {name}."},
     "escalated": {"en": "{ticket} escalated to {tier}: {outcome}.", "ru": "{ticket} эскалировано на {tier}: {outcome}."},
+    "queued_until": {"en": "queued until {due}", "ru": "в очереди до {due}"},
     "priority_set": {"en": "{ticket} is now {priority}.", "ru": "{ticket} теперь {priority}."},
     "priority_same": {"en": "{ticket} is already {priority}.", "ru": "{ticket} уже {priority}."},
     "paused": {"en": "{ticket} waits for the customer; the resolution clock is paused.",
