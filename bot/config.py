@@ -323,6 +323,8 @@ class OrganisationConfig(Model):
     members: list[Identity] = Field(default_factory=list)
     chats: list[Identity] = Field(default_factory=list)  # group chats / shared channels
     skills: list[str] = Field(default_factory=list)  # what its tickets need, e.g. local:ru
+    dedicated: str | None = None  # its dedicated engineer (premium): takes its tickets when on duty
+    backup: str | None = None  # takes them when the dedicated engineer is off duty
 
 
 class RoutingConfig(Model):
@@ -421,6 +423,12 @@ def _check_references(cfg: Config) -> None:
     for i, org in enumerate(cfg.organisations):
         if org.plan not in cfg.plans:
             raise ValueError(f'organisations[{i}].plan: no plan named "{org.plan}"')
+        for key in ("dedicated", "backup"):
+            who = getattr(org, key)
+            if who is not None and who not in engineer_ids:
+                raise ValueError(f'organisations[{i}].{key}: no engineer "{who}"')
+        if org.backup is not None and org.dedicated is None:
+            raise ValueError(f"organisations[{i}].backup: a backup needs a dedicated engineer to stand in for")
     identities = [x for e in cfg.engineers for x in e.identities]
     identities += [x for o in cfg.organisations for x in o.members]
     _unique(identities, "engineers/organisations", "identity")

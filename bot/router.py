@@ -109,6 +109,8 @@ class Router:
             skills=frozenset(org.skills) if org else frozenset(),
             tier=ticket.tier,
             display_tz=ticket.customer_tz,
+            organisation=org.name if org else "",
+            dedicated=tuple(x for x in (org.dedicated, org.backup) if x) if org else (),
         )
 
     def assign(

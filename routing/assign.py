@@ -36,6 +36,8 @@ class TicketFacts:
     skills: frozenset[str] = frozenset()  # every one is required (e.g. local:ru, finance)
     tier: str = "l1"
     display_tz: str = "UTC"  # the zone times are written in, in reasons (the customer's)
+    organisation: str = ""  # its name, for reasons
+    dedicated: tuple[str, ...] = ()  # the organisation's dedicated engineer, then the backup
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,41 @@ class AssignmentPolicy:
     def assign(
         self, facts: TicketFacts, loads: Mapping[str, Load], at: datetime,
         exclude: Collection[str] = (),
+    ) -> Decision:
+        dedicated, note = self._dedicated(facts, at, exclude)
+        if dedicated is not None:
+            return dedicated
+        decision = self._by_language(facts, at, loads, exclude)
+        return decision if note is None else replace(decision, reasons=(note, *decision.reasons))
+
+    def _dedicated(
+        self, facts: TicketFacts, at: datetime, exclude: Collection[str],
+    ) -> tuple[Assignment | None, Reason | None]:
+        """Premium: the organisation's dedicated engineer when on duty, else the backup (at
+        their tier, whatever their load: the contract names them); else why the usual rules
+        decide."""
+        people = [self.roster.engineers[e] for e in facts.dedicated if e in self.roster.engineers]
+        people = [e for e in people if e.tier == facts.tier and e.id not in exclude]
+        if not people:
+            return None, None
+        first = self.roster.engineers[facts.dedicated[0]]
+        for engineer in people:
+            if self.roster.is_on_duty(engineer.id, at):
+                on_duty = self._on_duty_reason(engineer, at)
+                why = (reason("dedicated", organisation=facts.organisation, on_duty=on_duty) if engineer is first
+                       else reason("dedicated_backup", organisation=facts.organisation, dedicated=first.name,
+                                   on_duty=on_duty))
+                flags = () if facts.language in engineer.languages else (
+                    reason("wrote_in", language=Lang(facts.language)),)
+                return Assignment(engineer.id, (why,), flags=flags, tier=facts.tier), None
+        if len(facts.dedicated) > 1 and facts.dedicated[1] in self.roster.engineers:
+            backup = self.roster.engineers[facts.dedicated[1]]
+            return None, reason("dedicated_off", organisation=facts.organisation, dedicated=first.name,
+                                backup=backup.name)
+        return None, reason("dedicated_alone_off", organisation=facts.organisation, dedicated=first.name)
+
+    def _by_language(
+        self, facts: TicketFacts, at: datetime, loads: Mapping[str, Load], exclude: Collection[str],
     ) -> Decision:
         lang = facts.language
         local = self._candidates(facts, at, lang, loads, exclude)

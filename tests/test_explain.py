@@ -107,7 +107,8 @@ def test_premium_p1_is_assigned_with_a_15_minute_first_response(explainer: Expla
     assert decision["outcome"] == "assigned"
     assert decision["engineer"]["id"] in {"anna", "dmitry", "kasia", "lars"}
     assert decision["follow_the_sun"] is False
-    assert any(r.startswith("English ticket: ") for r in result["reasons"])
+    assert decision["engineer"]["id"] == "lars"  # ACME's dedicated engineer, on duty
+    assert "ACME Corp's dedicated engineer: Lars Jensen is on duty (shift copenhagen_day)" in result["reasons"]
     first = result["deadlines"]["first_response"]
     assert first["target"] == "15m"
     assert first["due"] == {"utc": "2026-11-24T08:15:00Z", "local": "2026-11-24T08:15:00+00:00",
