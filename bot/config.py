@@ -224,6 +224,9 @@ class Targets(Model):
 class PlanConfig(Model):
     description: str = ""
     calendar: str  # coverage: the hours in which the plan promises to work
+    # The calendar's hours count in the organisation's own time zone, with its country's public
+    # holidays: one plan for customers in several time zones, each on its local office's hours.
+    office_time: bool = False
     first_response: Duration
     resolution: Duration
     update_every: Duration = timedelta(days=2)

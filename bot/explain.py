@@ -70,7 +70,7 @@ class Explainer:
     sla: SlaBook
     router: Router
     _hours: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _schedules: dict[tuple[str, Priority, datetime], tuple[tuple[Deadline, ...], tuple[Deadline, ...]]] = field(
+    _schedules: dict[tuple[str, Priority, str, datetime], tuple[tuple[Deadline, ...], tuple[Deadline, ...]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -123,7 +123,7 @@ class Explainer:
                 "organisation": {"id": org.id, "name": org.name} if org else None,
                 "plan": plan,
                 "plan_description": self.sla.plan(plan).description,
-                "coverage": self._describe(self.sla.coverage(plan)),
+                "coverage": self._describe(self.sla.coverage(plan, customer_tz, org.id if org else None)),
                 "timezone": customer_tz,
             },
             "language": {
@@ -191,13 +191,14 @@ class Explainer:
 
     def _deadlines(self, ticket: Ticket, at: datetime, tz: ZoneInfo) -> dict[str, Any]:
         targets = self.sla.targets(ticket.plan, ticket.priority)
-        first, resolution, updates = self._schedule(ticket, at, targets.calendar)
+        calendar = self.sla.calendar(ticket)
+        first, resolution, updates = self._schedule(ticket, at, calendar)
         return {
             FIRST_RESPONSE: self._clock(
-                first, targets.first_response, targets.calendar, tz, "counts from the request",
+                first, targets.first_response, calendar, tz, "counts from the request",
             ),
             RESOLUTION: self._clock(
-                resolution, targets.resolution, targets.calendar, tz,
+                resolution, targets.resolution, calendar, tz,
                 "counts from the request; paused while waiting on the customer",
             ),
             UPDATE: self._clock(
@@ -218,7 +219,7 @@ class Explainer:
         updates = tuple(self.sla.updates(replace(ticket, last_update_at=at), at))
         key = None
         if calendar.hours is not None:
-            key = (ticket.plan, ticket.priority, calendar.next_open(at))
+            key = (ticket.plan, ticket.priority, calendar.name, calendar.next_open(at))
             known = self._schedules.get(key)
             if known is not None:
                 return (*known, updates)

@@ -44,6 +44,16 @@ def build_calendar(name: str, cfg: CalendarConfig) -> BusinessCalendar:
     )
 
 
+def _office(cfg: CalendarConfig, timezone: str, country: str | None) -> CalendarConfig:
+    """A calendar's hours in an office's zone. Its days off and transferred working days are
+    those of its country: kept for an office in the same country, else the office's own
+    country's public holidays alone."""
+    if country is None or country == cfg.holidays:
+        return cfg.model_copy(update={"timezone": timezone})
+    return cfg.model_copy(update={"timezone": timezone, "holidays": country, "holiday_subdiv": None,
+                                  "extra_holidays": [], "extra_workdays": []})
+
+
 def build_calendars(cfg: Config) -> dict[str, BusinessCalendar]:
     calendars = {"24/7": ALWAYS}
     calendars.update({name: build_calendar(name, c) for name, c in cfg.calendars.items()})
@@ -81,13 +91,34 @@ class SlaBook:
         self.calendars = calendars
         self._plans = cfg.plans
         self._default_plan = cfg.desk.default_plan
+        self._calendar_configs = cfg.calendars
+        self._countries = {o.id: o.country for o in cfg.organisations}
         self._targets: dict[tuple[str, Priority], Targets] = {}
+        self._offices: dict[tuple[str, str, str | None], BusinessCalendar] = {}
 
     def plan(self, name: str) -> PlanConfig:
         return self._plans.get(name) or self._plans[self._default_plan]
 
-    def coverage(self, plan: str) -> BusinessCalendar:
-        return self.calendars[self.plan(plan).calendar]
+    def coverage(self, plan: str, timezone: str | None = None, org_id: str | None = None) -> BusinessCalendar:
+        """The plan's hours — for an office-time plan, those of the office in the customer's
+        time zone (`timezone`) with the holidays of the organisation's country."""
+        name = self.plan(plan).calendar
+        if not self.plan(plan).office_time or timezone is None or name not in self._calendar_configs:
+            return self.calendars[name]
+        country = self._countries.get(org_id or "")
+        own = self._calendar_configs[name]
+        if timezone == own.timezone and country in (None, own.holidays):
+            return self.calendars[name]  # the calendar's own office
+        key = (name, timezone, country)
+        found = self._offices.get(key)
+        if found is None:
+            found = self._offices[key] = build_calendar(f"{name} ({timezone})", _office(
+                self._calendar_configs[name], timezone, country))
+        return found
+
+    def office(self, ticket: Ticket) -> str | None:
+        """The time zone of the office that handles the ticket, on an office-time plan."""
+        return ticket.customer_tz if self.plan(ticket.plan).office_time else None
 
     def targets(self, plan_name: str, priority: Priority) -> Targets:
         """The plan's targets for a priority (the config is fixed, so each pair is built once)."""
@@ -135,7 +166,7 @@ class SlaBook:
 
     def calendar(self, ticket: Ticket) -> BusinessCalendar:
         """The calendar the ticket's first-response and resolution clocks count on."""
-        return self.targets(ticket.plan, ticket.priority).calendar
+        return self.coverage(ticket.plan, ticket.customer_tz, ticket.org_id)
 
     def marks(self, ticket: Ticket, now: datetime) -> list[SlaMark]:
         """The ticket's marks with its state now as the last one (several changes at one

@@ -38,6 +38,7 @@ class TicketFacts:
     display_tz: str = "UTC"  # the zone times are written in, in reasons (the customer's)
     organisation: str = ""  # its name, for reasons
     dedicated: tuple[str, ...] = ()  # the organisation's dedicated engineer, then the backup
+    office_tz: str | None = None  # an office-time plan: engineers of the office in this zone come first
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,11 @@ class AssignmentPolicy:
         )
         if not free:
             return _Pick(None, notes)
-        chosen = min(free, key=lambda e: _load_key(loads.get(e.id, Load())))
+        office = facts.office_tz
+        chosen = min(free, key=lambda e: (office is not None and e.tz != office, _load_key(loads.get(e.id, Load()))))
+        if office is not None and chosen.tz == office and any(e.tz != office for e in free):
+            notes += (reason("office", name=chosen.name, timezone=office),)
+            free = [e for e in free if e.tz == office]
         if len(free) > 1:
             load = loads.get(chosen.id, Load())
             notes += (reason("least_loaded", count=len(free), open=load.open_count),)
