@@ -209,6 +209,11 @@ class Desk:
 
     # -- commands and buttons --------------------------------------------------------------------
 
+    def menus(self, channel: str) -> commands.Menus:
+        """The command menus `channel` should show (customers', the staff room's, each staff
+        member's: lead commands to leads only)."""
+        return commands.menus(self.services, channel)
+
     async def command(self, request: CommandRequest) -> Reply:
         async with self._lock:
             return await commands.run(self.services, request)

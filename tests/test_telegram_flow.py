@@ -268,7 +268,7 @@ async def test_start_publishes_command_menus(rig: Rig) -> None:
     assert tg.commands_for() == listed("customer", "en")
     for language in ("en", "ru", "uk", "pl", "da"):
         assert tg.commands_for({"type": "all_private_chats"}, language) == listed("customer", language)
-    assert tg.commands_for({"type": "chat", "chat_id": STAFF}) == listed("staff", "en")
+    assert tg.commands_for({"type": "chat", "chat_id": STAFF}) == listed("engineer", "en")
 
 
 async def test_without_a_staff_group_engineers_answer_from_private_chat(

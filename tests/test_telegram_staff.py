@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands import menu
 from bot.config import Config
 from routing.language import LanguageDetector
 from tests.standins.telegram_api import TelegramStandIn
@@ -119,5 +120,43 @@ async def test_pings_and_headers_are_each_in_their_readers_language(
         header = rig.to(STAFF, await rig.topic(1001))[0].text or ""
         assert "Исполнитель: Anna Smirnova" in header and "Статус: назначено" in header and "P3 обычный" in header
         assert not [w for w in ("Assignee", "Status", "assigned", "normal") if w in header]
+    finally:
+        await rig.close()
+
+
+def _names(commands: list[dict[str, str]] | None) -> list[str]:
+    return [c["command"] for c in commands or []]
+
+
+async def test_menus_show_lead_commands_to_leads_only_and_start_greets_staff_as_staff(
+    tg_without_anna: TelegramStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
+) -> None:
+    tg = tg_without_anna
+    rig: Rig = await open_rig(tg, telegram_config(example_config, tmp_path / "desk.db", tg), detector)
+    try:
+        lead = dict(menu("lead", "ru"))
+        engineer = dict(menu("engineer", "ru"))
+        assert "reassign" in lead and "reassign" not in engineer and "take" in engineer
+        assert tg.commands_for({"type": "chat", "chat_id": OLGA}) == [
+            {"command": c, "description": d} for c, d in menu("lead", "ru")]  # Olga: a lead, reads Russian
+        assert _names(tg.commands_for({"type": "chat_member", "chat_id": STAFF, "user_id": OLGA})) == list(lead)
+        assert _names(tg.commands_for({"type": "chat", "chat_id": DMITRY})) == list(engineer)
+        assert "reassign" not in _names(tg.commands_for({"type": "chat", "chat_id": STAFF}))
+        assert "status" not in _names(tg.commands_for({"type": "chat", "chat_id": STAFF}))  # a customer's command
+        assert not [scope for scope, _ in tg.commands if f'"chat_id":{ANNA}' in scope]  # no private chat yet
+
+        tg.add_private_chat(ANNA)
+        tg.user_command(ANNA, "/start")
+        await rig.settle()
+        [greeting] = rig.to(ANNA)
+        assert greeting.text is not None
+        assert greeting.text.startswith("Здравствуйте, Anna! Вы в графике dutydesk: инженер (First line).")
+        assert "take [T-1042] — взять обращение" in greeting.text and "reassign" not in greeting.text
+        assert "Напишите вопрос сюда" not in greeting.text  # not the customers' greeting
+        assert _names(tg.commands_for({"type": "chat", "chat_id": ANNA})) == list(engineer)  # published now
+
+        tg.user_command(IVAN, "/start")
+        await rig.settle()
+        assert (rig.to(IVAN)[0].text or "").startswith("Здравствуйте, Ivan! Это dutydesk, служба поддержки.")
     finally:
         await rig.close()

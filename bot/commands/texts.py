@@ -158,6 +158,13 @@ COMMAND_STAFF_TEXTS: dict[str, dict[str, str]] = {
         "ru": "«{text}» — не время: пишите 2026-11-25T10:00, 10:00, now или +2h.",
     },
     "failed": {"en": "Could not do that: {reason}", "ru": "Не получилось: {reason}"},
+    "start_staff": {
+        "en": "Hello{name}! You are on the {desk} roster as {role}. Your pings, reminders and alerts come to this chat; answer customers in each ticket's thread in the staff room. Your commands:\n{commands}",
+        "ru": "Здравствуйте{name}! Вы в графике {desk}: {role}. Уведомления, напоминания и оповещения приходят в этот чат; клиентам отвечайте в ветке обращения в чате поддержки. Ваши команды:\n{commands}",
+    },
+    "role_engineer": {"en": "an engineer ({tier})", "ru": "инженер ({tier})"},
+    "role_lead": {"en": "a team lead", "ru": "руководитель смены"},
+    "role_admin": {"en": "an administrator", "ru": "администратор"},
     "taken": {"en": "{ticket} is yours now.", "ru": "{ticket} теперь на вас."},
     "already_yours": {"en": "{ticket} is already yours.", "ru": "{ticket} уже на вас."},
     "reassigned": {"en": "{ticket} → {name}.", "ru": "{ticket} → {name}."},
