@@ -184,3 +184,34 @@ async def test_report_labels_wall_clock_times_and_adds_the_working_time_counted(
         assert "wall-clock from the request" in table and "time the plan's calendar counted" in table
     finally:
         await handle.close()
+
+
+def test_a_ticket_stored_before_sla_records_goes_on_from_its_clock_state(example_config: Config) -> None:
+    """Rows from before the sla column read as a legacy record: the resolution clock goes on
+    from when it last started, with the time it had banked; the first response from the request."""
+    from bot.records import ticket_from_row, ticket_to_row
+    from bot.sla import SlaBook, build_calendars
+
+    book = SlaBook(example_config, build_calendars(example_config))
+    started = TUESDAY_11 + timedelta(hours=2)
+    row = {**ticket_to_row(_premium_ticket(started)), "sla": {}}  # as read from an old row
+    ticket = ticket_from_row(row)
+    assert ticket.sla.legacy
+    now = started + timedelta(hours=1)
+    runs = book.runs(ticket, now)
+    assert runs["resolution"].used == timedelta(hours=3)  # 2 h banked + 1 h since it restarted
+    assert runs["resolution"].due_at == started + timedelta(hours=6)  # 8 h premium target
+    assert runs["first_response"].due_at == TUESDAY_11 + timedelta(minutes=15)  # passed: a breach
+    book.record(ticket, now)
+    assert not ticket.sla.legacy and ticket.sla.banked_s == 2 * 3600
+
+
+def _premium_ticket(started: datetime):  # type: ignore[no-untyped-def]
+    from bot.domain import ClockState, ConversationRef, Kind, Priority, Status, Ticket
+
+    return Ticket(
+        id=7, status=Status.IN_PROGRESS, priority=Priority.P3, priority_reason="", kind=Kind.QUESTION,
+        language="en", subject="s", customer="local:200004", customer_name="", org_id="acme", plan="premium",
+        customer_tz="Europe/London", conversation=ConversationRef("local", "200004"), created_at=TUESDAY_11,
+        updated_at=started, assignee="lars", clock=ClockState(running_since=started, resolution_used_s=2 * 3600),
+    )
