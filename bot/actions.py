@@ -7,18 +7,19 @@ the same events, notify the same people and restart the same clocks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bot import texts
 from bot.config import EngineerConfig
 from bot.domain import Attachment, Direction, EventType, Message, Priority, Status, Ticket
-from bot.notify import message_text
+from bot.notify import Why, message_text
 from bot.outbound import Button, SourceRef
 from bot.services import Services
 from bot.work import Work
 from routing.assign import Assignment, Decision, Queued
 from routing.durations import format_duration
+from routing.reasons import joined
 
 Loads = Mapping[str, tuple[int, datetime | None]]
 
@@ -39,18 +40,17 @@ def set_status(work: Work, ticket: Ticket, status: Status, actor: str, reason: s
 
 
 def apply_decision(s: Services, work: Work, ticket: Ticket, decision: Decision, actor: str) -> None:
-    reason = "; ".join(decision.reasons)
     if isinstance(decision, Assignment):
-        set_assignee(s, work, ticket, decision.engineer, actor, reason, decision.flags)
+        set_assignee(s, work, ticket, decision.engineer, actor, decision.reasons, decision.flags)
         return
     previous = s.directory.engineer(ticket.assignee)
     ticket.assignee = None
     ticket.pickup_at = decision.pickup_at
     if ticket.status == Status.ASSIGNED:
         set_status(work, ticket, Status.NEW, actor, "waiting in the queue")
-    work.log(ticket, EventType.QUEUED, actor, reason, pickup_at=decision.pickup_at.isoformat())
+    work.log(ticket, EventType.QUEUED, actor, joined(decision.reasons), pickup_at=decision.pickup_at.isoformat())
     if previous is not None:
-        work.send(*s.notifier.unassigned(ticket, previous, reason))
+        work.send(*s.notifier.unassigned(ticket, previous, decision.reasons))
     if decision.alert_lead:
         work.send(*s.notifier.nobody_on_duty(ticket, decision))
         work.log(ticket, EventType.LEAD_ALERTED, "desk", "nobody on duty can take it")
@@ -58,9 +58,10 @@ def apply_decision(s: Services, work: Work, ticket: Ticket, decision: Decision, 
 
 
 def set_assignee(
-    s: Services, work: Work, ticket: Ticket, engineer_id: str, actor: str, reason: str,
-    flags: tuple[str, ...] = (),
+    s: Services, work: Work, ticket: Ticket, engineer_id: str, actor: str, why: Sequence[Why],
+    flags: Sequence[Why] = (),
 ) -> None:
+    """`why`: the reasons, each engineer told reads them in their own language."""
     previous = ticket.assignee
     if previous == engineer_id:
         ticket.pickup_at = None  # an escalation held by its assignee found nobody else
@@ -74,12 +75,12 @@ def set_assignee(
     if ticket.status == Status.NEW:
         set_status(work, ticket, Status.ASSIGNED, actor, f"assigned to {engineer.name}")
     kind = EventType.ASSIGNED if previous is None else EventType.REASSIGNED
-    work.log(ticket, kind, actor, reason, engineer=engineer_id, previous=previous, flags=list(flags))
-    due = s.sla.first_response_due(ticket) if ticket.first_response_at is None else None
-    work.send(*s.notifier.assigned(ticket, engineer, reason, flags, due))
+    work.log(ticket, kind, actor, joined(why), engineer=engineer_id, previous=previous, flags=[str(f) for f in flags])
+    due = s.sla.first_response_due(ticket, work.now)
+    work.send(*s.notifier.assigned(ticket, engineer, why, flags, due))
     old = s.directory.engineer(previous)
     if old is not None:
-        work.send(*s.notifier.unassigned(ticket, old, reason))
+        work.send(*s.notifier.unassigned(ticket, old, why))
     work.send(*s.notifier.header(ticket))
 
 
@@ -117,13 +118,13 @@ def record_engineer_message(
     )
     work.add_message(message)
     if ticket.assignee is None:
-        set_assignee(s, work, ticket, engineer_id, engineer_id, f"{name} answered the customer")
+        set_assignee(s, work, ticket, engineer_id, engineer_id, [texts.why("answered_customer", name=name)])
     if ticket.first_response_at is None:
         ticket.first_response_at = work.now
         used = work.now - ticket.created_at
         after = format_duration(used) if used.total_seconds() >= 60 else "at once"
         work.log(ticket, EventType.FIRST_RESPONSE, engineer_id, f"{name} answered {after} after the request")
-    ticket.last_update_at = work.now
+    ticket.last_update_at = work.now  # also when they wrote in the customer's chat, not relayed
     if ticket.status in (Status.NEW, Status.ASSIGNED, Status.WAITING_CUSTOMER):
         if ticket.status == Status.WAITING_CUSTOMER:
             s.sla.resume(ticket, work.now)
@@ -184,13 +185,13 @@ def reopen(s: Services, work: Work, ticket: Ticket, actor: str, reason: str) -> 
 
 def escalate(
     s: Services, work: Work, ticket: Ticket, actor: str, loads: Loads, *, to_tier: str | None,
-    area: str | None, reason: str,
+    area: str | None, reason: Why,
 ) -> Decision:
     decision = s.router.escalate(ticket, loads, work.now, to_tier, area)
     old_tier = ticket.tier
     ticket.tier = decision.tier
     ticket.escalation_level += 1
-    why = "; ".join(filter(None, (reason, *decision.reasons)))
+    why = joined((reason, *decision.reasons))
     work.log(ticket, EventType.ESCALATED, actor, why, old_tier=old_tier, new_tier=decision.tier, area=area)
     route_or_hold(s, work, ticket, decision, actor)
     return decision
@@ -209,8 +210,7 @@ def route_or_hold(s: Services, work: Work, ticket: Ticket, decision: Decision, a
 
 def hold(s: Services, work: Work, ticket: Ticket, holder: EngineerConfig, decision: Queued, actor: str) -> None:
     ticket.pickup_at = decision.pickup_at
-    reason = "; ".join(decision.reasons)
-    work.log(ticket, EventType.QUEUED, actor, f"{reason}; stays with {holder.name} until then",
+    work.log(ticket, EventType.QUEUED, actor, f"{joined(decision.reasons)}; stays with {holder.name} until then",
              pickup_at=decision.pickup_at.isoformat(), holder=holder.id)
     work.send(*s.notifier.held(ticket, holder, decision))
     if decision.alert_lead:

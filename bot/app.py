@@ -77,6 +77,11 @@ class App:
 
     async def start(self) -> None:
         await self.desk.load_overrides()
+        # Deadlines that came due while the desk was down fire before any channel takes a
+        # message: a breach is alerted (and escalated) before a late answer can slip in.
+        fired = await self.desk.fire_due()
+        if fired:
+            log.info("fired %d deadlines that came due while the desk was down", fired)
         for name, adapter in self.adapters.items():
             await adapter.start(self.desk, self.http)
             self._started.append(name)

@@ -177,13 +177,16 @@ def _check_config(args: argparse.Namespace) -> int:
         print(f"{args.file}: {problem}", file=sys.stderr)
     for warning in literal_secrets(cfg):
         print(f"{args.file}: warning: {warning}", file=sys.stderr)
+    if problems:  # "OK" only when all is: a script reading stdout must not see it now
+        print(f"{args.file}: not OK — {len(problems)} problem(s) above", file=sys.stderr)
+        return 1
     channels = [name for name in ("telegram", "slack", "local") if getattr(cfg, name).enabled]
     print(
         f"{args.file}: OK — {len(cfg.engineers)} engineers, {len(cfg.organisations)} organisations, "
         f"{len(cfg.plans)} plans, {len(cfg.calendars)} calendars, {len(cfg.shifts)} shifts; "
         f"channels enabled: {', '.join(channels) or 'none'}"
     )
-    return 1 if problems else 0
+    return 0
 
 
 def _tickets_list(args: argparse.Namespace) -> int:

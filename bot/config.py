@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from bot import redact
+from bot.texts import CUSTOMER_LANGUAGES, STAFF_LANGUAGES
 from routing.calendar import WeeklyHours
 from routing.durations import parse_duration
 from routing.priority import Priority
@@ -120,11 +121,32 @@ class DeskConfig(Model):
     default_plan: str = "basic"  # when absent from the file: "basic" if there is one, else the first plan
     max_text: int = Field(default=32_000, ge=100)
     reopen_within: Duration = timedelta(days=7)
+    # Languages detection may choose that have no customer texts, and the language their
+    # speakers read instead (e.g. kk = "ru"): said here, never decided silently.
+    text_fallback: dict[Language, Language] = Field(default_factory=dict)
+    staff_room_language: Language = "en"  # staff rooms are shared: their headers and copies in one language
 
     @model_validator(mode="after")
     def _default_language_is_listed(self) -> DeskConfig:
         if self.default_language not in self.languages:
             raise ValueError(f'default_language "{self.default_language}" is not in languages')
+        return self
+
+    @model_validator(mode="after")
+    def _every_language_is_answered(self) -> DeskConfig:
+        for code, target in self.text_fallback.items():
+            if target not in CUSTOMER_LANGUAGES:
+                raise ValueError(f'text_fallback.{code}: there are no customer texts in "{target}" either '
+                                 f"(there are: {', '.join(CUSTOMER_LANGUAGES)})")
+        if self.staff_room_language not in STAFF_LANGUAGES:
+            raise ValueError(f'staff_room_language: staff texts exist in {", ".join(STAFF_LANGUAGES)}, '
+                             f'not "{self.staff_room_language}"')
+        for code in self.languages:
+            if code not in CUSTOMER_LANGUAGES and code not in self.text_fallback:
+                raise ValueError(
+                    f'languages: there are no customer texts in "{code}" (there are: {", ".join(CUSTOMER_LANGUAGES)}); '
+                    f'say which its speakers read instead, e.g. text_fallback = {{ {code} = "en" }}'
+                )
         return self
 
 
@@ -222,14 +244,18 @@ class Targets(Model):
 class PlanConfig(Model):
     description: str = ""
     calendar: str  # coverage: the hours in which the plan promises to work
+    # The calendar's hours count in the organisation's own time zone, with its country's public
+    # holidays: one plan for customers in several time zones, each on its local office's hours.
+    office_time: bool = False
     first_response: Duration
     resolution: Duration
     update_every: Duration = timedelta(days=2)
     update_calendar: str | None = None  # default: counts calendar days, 24/7
+    update_notice: Duration = timedelta(hours=4)  # remind the people on it this long before (at most half the interval)
     priority_floor: PriorityField | None = None
     reminders: list[float] = Field(default_factory=lambda: [0.5, 0.8])
     escalate_on_breach: bool = True
-    progress_note: bool = True  # tell the customer "we are still working on it" at each update
+    progress_note: bool = True  # at each update, tell the customer where the ticket stands
     priorities: dict[str, Targets] = Field(default_factory=dict)
 
     @field_validator("reminders")
@@ -294,6 +320,20 @@ class EngineerConfig(Model):
     role: Literal["engineer", "lead", "admin"] = "engineer"
     max_open: int | None = Field(default=None, ge=1)
     identities: list[Identity] = Field(default_factory=list)
+    # What the desk writes to them in; default: the first of their languages staff texts exist in.
+    interface_language: Language | None = None
+
+    @field_validator("interface_language")
+    @classmethod
+    def _staff_language(cls, value: str | None) -> str | None:
+        if value is not None and value not in STAFF_LANGUAGES:
+            raise ValueError(f'staff texts exist in {", ".join(STAFF_LANGUAGES)}, not "{value}"')
+        return value
+
+    @property
+    def reads(self) -> str:
+        """The staff language the desk writes to them in."""
+        return self.interface_language or next((x for x in self.languages if x in STAFF_LANGUAGES), "en")
 
 
 class OrganisationConfig(Model):
@@ -306,6 +346,8 @@ class OrganisationConfig(Model):
     members: list[Identity] = Field(default_factory=list)
     chats: list[Identity] = Field(default_factory=list)  # group chats / shared channels
     skills: list[str] = Field(default_factory=list)  # what its tickets need, e.g. local:ru
+    dedicated: str | None = None  # its dedicated engineer (premium): takes its tickets when on duty
+    backup: str | None = None  # takes them when the dedicated engineer is off duty
 
 
 class RoutingConfig(Model):
@@ -405,6 +447,12 @@ def _check_references(cfg: Config) -> None:
     for i, org in enumerate(cfg.organisations):
         if org.plan not in cfg.plans:
             raise ValueError(f'organisations[{i}].plan: no plan named "{org.plan}"')
+        for key in ("dedicated", "backup"):
+            who = getattr(org, key)
+            if who is not None and who not in engineer_ids:
+                raise ValueError(f'organisations[{i}].{key}: no engineer "{who}"')
+        if org.backup is not None and org.dedicated is None:
+            raise ValueError(f"organisations[{i}].backup: a backup needs a dedicated engineer to stand in for")
     identities = [x for e in cfg.engineers for x in e.identities]
     identities += [x for o in cfg.organisations for x in o.members]
     _unique(identities, "engineers/organisations", "identity")

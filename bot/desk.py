@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
-from bot import commands, deadletters, intake, reminders, staffside, texts
+from bot import commands, deadletters, intake, reminders, staffside, texts, unreachable
 from bot.clock import Clock
 from bot.commands.types import CommandRequest, Press, Reply
 from bot.config import Config
@@ -24,7 +24,6 @@ from bot.directory import StaffRoom
 from bot.domain import ConversationRef, Direction, Edited, EventType, Inbound, Sender
 from bot.groupcommit import GroupCommit
 from bot.intake import Receipt, clean_text, is_blank
-from bot.notify import STAFF_ROOM_LANGUAGE
 from bot.outbound import Audience, DeliveryResult, Outbound
 from bot.records import message_from_row, override_from_row, ticket_from_row
 from bot.services import Services
@@ -120,7 +119,7 @@ class Desk:
                      message=message.id, old=message.text[:500], new=text[:500])
             if message.direction == Direction.CUSTOMER:
                 name = ticket.customer_name or ticket.customer
-                body = texts.text("edited_copy", STAFF_ROOM_LANGUAGE, name=name, text=text)
+                body = texts.text("edited_copy", s.notifier.room_language, name=name, text=text)
                 work.send(*s.notifier.to_rooms(ticket, "edit", body))
             elif message.direction == Direction.ENGINEER and not _in_customer_chat(conv, ticket.conversation):
                 correction = texts.text("correction", ticket.language, text=text)
@@ -152,12 +151,16 @@ class Desk:
 
     async def delivery_failed(self, message: Outbound, reason: str) -> None:
         """A message cannot be delivered. If the customer is unreachable (they blocked the
-        bot), the engineer must know; failures to reach staff are only logged, or every
-        failure could cause another."""
+        bot), the engineer must know; if an engineer is (they never pressed Start), the
+        leads — once per engineer, so that a failure cannot cause a stream of others."""
         s = self.services
         log.warning("outbox %s to %s:%s undeliverable: %s", message.id, message.recipient.channel,
                     message.recipient.chat_id, reason)
         await s.store.mark_failed(message.id, s.clock.now(), reason)
+        if message.recipient.audience == Audience.ENGINEER:
+            async with self._lock:
+                await unreachable.tell_leads(s, message, reason)
+            return
         if message.ticket_id is None or message.recipient.audience != Audience.CUSTOMER:
             return
         async with self._lock:
@@ -245,6 +248,11 @@ class Desk:
         self.services.router.set_overrides(override_from_row(r) for r in rows)
 
     # -- commands and buttons --------------------------------------------------------------------
+
+    def menus(self, channel: str) -> commands.Menus:
+        """The command menus `channel` should show (customers', the staff room's, each staff
+        member's: lead commands to leads only)."""
+        return commands.menus(self.services, channel)
 
     async def command(self, request: CommandRequest) -> Reply:
         async with self._lock:

@@ -15,6 +15,7 @@ from routing.priority import Priority
 __all__ = [
     "OPEN_STATUSES",
     "Attachment",
+    "ClockOutcome",
     "ClockState",
     "ConversationRef",
     "Direction",
@@ -26,6 +27,8 @@ __all__ = [
     "Message",
     "Priority",
     "Sender",
+    "SlaMark",
+    "SlaRecord",
     "Status",
     "Ticket",
     "format_ticket_id",
@@ -167,6 +170,56 @@ class ClockState:
     paused_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class SlaMark:
+    """What a ticket's SLA clocks depend on, as it stood from `at` until the next mark.
+
+    The desk appends one whenever a commit changes any of it, so each clock can be worked
+    out again exactly at any later time — a priority raised while the clock was paused, a
+    target found used up after a restart — instead of from whatever state is left.
+    """
+
+    at: datetime
+    priority: Priority
+    responding: bool  # the first-response clock runs (open, no human answer yet)
+    answered: bool  # an engineer answered the customer: the first response is decided
+    running: bool  # the resolution clock runs (not paused, resolved or closed)
+    resolved: bool  # the resolution is decided (until a reopen)
+    holder: str | None  # the assignee: whom a target met or breached now is charged to
+
+
+@dataclass(frozen=True)
+class ClockOutcome:
+    """Where one SLA clock stood at the last commit: what reports read, without a config.
+
+    `due_at` is the instant the target is used up: still ahead, or passed (a breach). Met or
+    missed is decided from it and the instant of the answer or resolution, on the plan's
+    calendar — never from whether a breach alert happened to fire.
+    """
+
+    target_s: int  # the target in force, in the calendar's working seconds
+    used_s: int  # working time counted: at the decision, or at `as_of` while undecided
+    due_at: datetime | None  # None: the clock is stopped and nothing is due
+    decided_at: datetime | None  # the answer or the resolution
+    met: bool | None  # None while undecided
+    holder: str | None  # who held the ticket when it was met or breached (or holds it now)
+    as_of: datetime
+
+
+@dataclass
+class SlaRecord:
+    """The marks of a ticket's SLA life and its clocks' outcomes as of the last commit.
+
+    `banked_s` is resolution time used before the first mark: a ticket stored before marks
+    were kept (`legacy`) starts its record from the clock state it had.
+    """
+
+    marks: list[SlaMark] = field(default_factory=list)
+    banked_s: int = 0
+    outcomes: dict[str, ClockOutcome] = field(default_factory=dict)
+    legacy: bool = False
+
+
 @dataclass
 class Ticket:
     id: int
@@ -193,10 +246,11 @@ class Ticket:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     last_customer_at: datetime | None = None
-    last_update_at: datetime | None = None  # last human message to the customer
+    last_update_at: datetime | None = None  # last message the customer got from the desk
     last_customer_message: str | None = None  # platform id, so replies can quote it
     clock: ClockState = field(default_factory=ClockState)
     rating: int | None = None
+    sla: SlaRecord = field(default_factory=SlaRecord)
 
     @property
     def display_id(self) -> str:

@@ -70,7 +70,7 @@ class Explainer:
     sla: SlaBook
     router: Router
     _hours: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _schedules: dict[tuple[str, Priority, datetime], _Clocks] = field(
+    _schedules: dict[tuple[str, Priority, str, datetime], tuple[tuple[Deadline, ...], tuple[Deadline, ...]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -123,7 +123,7 @@ class Explainer:
                 "organisation": {"id": org.id, "name": org.name} if org else None,
                 "plan": plan,
                 "plan_description": self.sla.plan(plan).description,
-                "coverage": self._describe(self.sla.coverage(plan)),
+                "coverage": self._describe(self.sla.coverage(plan, customer_tz, org.id if org else None)),
                 "timezone": customer_tz,
             },
             "language": {
@@ -147,7 +147,7 @@ class Explainer:
                 whose,
                 f"language: {language.reason}",
                 f"priority: {priority.reason}",
-                *decision.reasons,
+                *map(str, decision.reasons),
             ],
             "deadlines": self._deadlines(ticket, when, tz),
         }
@@ -180,7 +180,7 @@ class Explainer:
                 },
                 "tier": decision.tier,
                 "follow_the_sun": decision.follow_the_sun,
-                "flags": list(decision.flags),
+                "flags": [str(flag) for flag in decision.flags],
             }
         return {
             "outcome": "queued",
@@ -191,54 +191,45 @@ class Explainer:
 
     def _deadlines(self, ticket: Ticket, at: datetime, tz: ZoneInfo) -> dict[str, Any]:
         targets = self.sla.targets(ticket.plan, ticket.priority)
-        first, resolution, updates = self._schedule(ticket, at, targets.calendar)
+        calendar = self.sla.calendar(ticket)
+        first, resolution, updates = self._schedule(ticket, at, calendar)
         return {
             FIRST_RESPONSE: self._clock(
-                first, targets.first_response, targets.calendar, tz, "counts from the request",
+                first, targets.first_response, calendar, tz, "counts from the request",
             ),
             RESOLUTION: self._clock(
-                resolution, targets.resolution, targets.calendar, tz,
+                resolution, targets.resolution, calendar, tz,
                 "counts from the request; paused while waiting on the customer",
             ),
             UPDATE: self._clock(
                 updates, targets.update_every, targets.update_calendar, tz,
-                "counts from the engineer's last message to the customer; shown for a first "
-                "response at its deadline",
+                "counts from the customer's last message from the desk (acknowledgement, answer or "
+                "update); a reminder goes to the assignee before it",
             ),
         }
 
     def _schedule(self, ticket: Ticket, at: datetime, calendar: BusinessCalendar) -> _Clocks:
-        """The SLA book's deadlines for the new ticket, and the first progress update.
+        """The SLA book's deadlines for the new ticket, and its first progress update.
 
         Working time counts from the next opening, so every request of a plan and priority
-        made while its calendar is closed (a night, a weekend) gets the same deadlines: in
-        bulk runs they are computed once per opening instead of once per line.
+        made while its calendar is closed (a night, a weekend) gets the same first-response
+        and resolution deadlines: in bulk runs they are computed once per opening instead of
+        once per line. The update clock counts from the acknowledgement, sent at once.
         """
+        updates = tuple(self.sla.updates(replace(ticket, last_update_at=at), at))
         key = None
         if calendar.hours is not None:
-            key = (ticket.plan, ticket.priority, calendar.next_open(at))
+            key = (ticket.plan, ticket.priority, calendar.name, calendar.next_open(at))
             known = self._schedules.get(key)
             if known is not None:
-                return known
+                return (*known, updates)
         clocks = self.sla.schedule(ticket, at)
-        breach = _breach(clocks[FIRST_RESPONSE])
-        # The update clock starts with the first message from an engineer; show when the next
-        # update would be due if that came at the last moment the first-response target allows.
-        # (The resolution clock is stopped here only so that it is not computed twice.)
-        answered = breach.target_at if breach else at
-        later = replace(
-            ticket, status=Status.IN_PROGRESS, first_response_at=answered, last_update_at=answered,
-            clock=ClockState(),
-        )
-        found = (
-            tuple(clocks[FIRST_RESPONSE]), tuple(clocks[RESOLUTION]),
-            tuple(self.sla.schedule(later, answered)[UPDATE]),
-        )
+        found = (tuple(clocks[FIRST_RESPONSE]), tuple(clocks[RESOLUTION]))
         if key is not None:
             if len(self._schedules) >= _SCHEDULE_MEMO:
                 self._schedules.clear()
             self._schedules[key] = found
-        return found
+        return (*found, updates)
 
     def _clock(
         self, deadlines: Sequence[Deadline], target: timedelta, calendar: BusinessCalendar, tz: ZoneInfo, counts: str,

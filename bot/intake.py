@@ -222,7 +222,7 @@ def _open_ticket(s: Services, work: Work, batch: _Batch, msg: Inbound, reading: 
     decision = s.router.assign(ticket, batch.loads, now)
     actions.apply_decision(s, work, ticket, decision, "desk")
     work.send(*s.notifier.customer_message(ticket, message, _source(msg)))
-    work.send(s.notifier.ack(ticket, decision, s.sla.first_response_due(ticket)))
+    work.send(s.notifier.ack(ticket, decision, s.sla.first_response_due(ticket, now)))
     return ticket
 
 
@@ -251,7 +251,9 @@ def _follow_up(
     elif ticket.status == Status.RESOLVED:
         actions.reopen(s, work, ticket, identity, "the customer wrote after the resolution")
     priority = s.router.priority(text, chosen=msg.priority, plan=ticket.plan)
-    if priority.priority < ticket.priority:
+    # Only what the message says (or the customer chose) raises it: a follow-up that says
+    # nothing about urgency is not a request to move a P4 up to the default P3.
+    if priority.source != "default" and priority.priority < ticket.priority:
         actions.change_priority(s, work, ticket, priority.priority, identity, priority.reason, batch.loads)
     work.touch(ticket)
     work.send(*s.notifier.customer_message(ticket, message, _source(msg)))

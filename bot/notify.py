@@ -1,22 +1,25 @@
 """The messages a ticket's life causes: acknowledgements, pings, staff threads, alerts.
 
 Every function returns `Outbound` values for the outbox; nothing here sends. Texts come
-from `bot/texts.py` in the reader's language; engineers read their first language.
+from `bot/texts.py` in the reader's language: a customer's, each engineer's own interface
+language (every part of a ping — header line, reason, flags, buttons — in it), and the
+staff rooms' one language for what everyone there reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from bot import texts
 from bot.config import EngineerConfig
 from bot.directory import Directory, StaffRoom
-from bot.domain import Attachment, ConversationRef, Message, Priority, Ticket
+from bot.domain import Attachment, ConversationRef, Message, Priority, Status, Ticket
 from bot.outbound import Audience, Button, Outbound, Recipient, SourceRef
 from routing.assign import Assignment, Queued
+from routing.reasons import Reason
 
-STAFF_ROOM_LANGUAGE = "en"
+Why = Reason | str  # a reason the desk gives, or one a person typed (shown as typed)
 
 
 def describe_attachments(attachments: Iterable[Attachment]) -> str:
@@ -31,9 +34,10 @@ def message_text(message: Message) -> str:
 
 
 class Notifier:
-    def __init__(self, directory: Directory, tier_names: Mapping[str, str]) -> None:
+    def __init__(self, directory: Directory, tier_names: Mapping[str, str], room_language: str = "en") -> None:
         self._directory = directory
         self._tier_names = tier_names
+        self.room_language = room_language
 
     # -- building blocks ---------------------------------------------------------------------
 
@@ -102,7 +106,7 @@ class Notifier:
         ]
 
     def engineer_language(self, engineer: EngineerConfig) -> str:
-        return engineer.languages[0]
+        return engineer.reads
 
     def needs_direct_copies(self, engineer: EngineerConfig) -> bool:
         """Without a staff room on their channel, an engineer works from private chat, so
@@ -114,22 +118,22 @@ class Notifier:
 
     def header(self, ticket: Ticket, only: StaffRoom | None = None) -> list[Outbound]:
         """The staff thread's header; only the newest pending one is sent (coalesced)."""
-        lang = STAFF_ROOM_LANGUAGE
+        lang = self.room_language
         engineer = self._directory.engineer(ticket.assignee)
         org = self._directory.organisation(ticket.org_id)
         body = texts.text(
             "header", lang, ticket=ticket.display_id, org=org.name if org else texts.text("no_org", lang),
-            plan=ticket.plan, priority=f"{ticket.priority.name} {ticket.priority.label}",
+            plan=ticket.plan, priority=self.priority(ticket, lang),
             lang=ticket.language, customer=ticket.customer_name or ticket.customer,
             assignee=engineer.name if engineer else texts.text("unassigned", lang),
-            status=ticket.status.value, subject=ticket.subject,
+            status=texts.staff_text(f"ticket_status_{ticket.status.value}", lang), subject=ticket.subject,
         )
         found = self.to_rooms(ticket, "header", body, buttons=self.staff_buttons(ticket, lang), coalesce=True)
         return [o for o in found if only is None or StaffRoom(o.recipient.channel, o.recipient.chat_id) == only]
 
     def customer_message(self, ticket: Ticket, message: Message, source: SourceRef) -> list[Outbound]:
         """A customer's message, copied into every staff room (and to a DM-only assignee)."""
-        text = texts.text("copy", STAFF_ROOM_LANGUAGE, name=ticket.customer_name or ticket.customer,
+        text = texts.text("copy", self.room_language, name=ticket.customer_name or ticket.customer,
                           text=message_text(message))
         found = self.to_rooms(ticket, "copy", text, copy_of=source)
         engineer = self._directory.engineer(ticket.assignee)
@@ -139,39 +143,54 @@ class Notifier:
             found.append(self.to_engineer(engineer, "copy", dm_text, ticket=ticket, copy_of=source))
         return [o for o in found if o is not None]
 
-    def ack(self, ticket: Ticket, decision: Assignment | Queued, first_response_due: datetime) -> Outbound:
+    def ack(self, ticket: Ticket, decision: Assignment | Queued, first_response_due: datetime | None) -> Outbound:
         lang = ticket.language
         values = {"ticket": ticket.display_id, "priority": ticket.priority.name}
         if isinstance(decision, Queued):
             pickup = texts.when(decision.pickup_at, ticket.customer_tz, lang)
             body = texts.text("ack_queued", lang, pickup=pickup, **values)
         else:
-            due = texts.when(first_response_due, ticket.customer_tz, lang)
+            due = texts.when(first_response_due, ticket.customer_tz, lang) if first_response_due else "—"
             body = texts.text("ack_assigned", lang, due=due, **values)
         buttons = () if ticket.priority <= Priority.P2 else (
             Button("urgent", ticket.id, texts.text("button_urgent", lang)),)
         return self.to_customer(ticket, "ack", body, buttons=buttons)
 
+    def progress(self, ticket: Ticket) -> str:
+        """An automatic progress update: where the ticket stands, in the customer's language."""
+        lang, values = ticket.language, {"ticket": ticket.display_id}
+        engineer = self._directory.engineer(ticket.assignee)
+        if ticket.status == Status.WAITING_CUSTOMER:
+            return texts.text("progress_waiting", lang, **values)
+        if engineer is not None:
+            return texts.text("progress_working", lang, name=engineer.name.split()[0], **values)
+        if ticket.pickup_at is not None:
+            pickup = texts.when(ticket.pickup_at, ticket.customer_tz, lang)
+            return texts.text("progress_queued", lang, pickup=pickup, **values)
+        return texts.text("progress_unpicked", lang, **values)
+
     def assigned(
-        self, ticket: Ticket, engineer: EngineerConfig, reason: str, flags: tuple[str, ...],
+        self, ticket: Ticket, engineer: EngineerConfig, why: Sequence[Why], flags: Sequence[Why],
         due: datetime | None,
     ) -> list[Outbound]:
-        lang = self.engineer_language(engineer)
+        lang, tz = self.engineer_language(engineer), engineer.timezone
         org = self._directory.organisation(ticket.org_id)
         body = texts.text(
             "ping_assigned", lang, ticket=ticket.display_id,
             org=org.name if org else (ticket.customer_name or ticket.customer),
-            priority=ticket.priority.name, lang=ticket.language, subject=ticket.subject, reason=reason,
-            flags="".join(f"\n⚠ {flag}" for flag in flags),
-            due=texts.when(due, engineer.timezone, lang) if due else "—",
+            priority=ticket.priority.name, lang=ticket.language, subject=ticket.subject,
+            reason=texts.reasons(why, lang, tz), flags="".join(f"\n⚠ {texts.reason(f, lang, tz)}" for f in flags),
+            due=texts.when(due, tz, lang) if due else "—",
         )
         snooze = Button("snooze", ticket.id, texts.text("button_snooze", lang), "30m")
         buttons = (*self.staff_buttons(ticket, lang), snooze)
         ping = self.to_engineer(engineer, "ping", body, ticket=ticket, buttons=buttons)
         return [] if ping is None else [ping]
 
-    def unassigned(self, ticket: Ticket, engineer: EngineerConfig, reason: str) -> list[Outbound]:
-        body = texts.text("unassigned_you", self.engineer_language(engineer), ticket=ticket.display_id, reason=reason)
+    def unassigned(self, ticket: Ticket, engineer: EngineerConfig, why: Sequence[Why]) -> list[Outbound]:
+        lang = self.engineer_language(engineer)
+        body = texts.text("unassigned_you", lang, ticket=ticket.display_id,
+                          reason=texts.reasons(why, lang, engineer.timezone))
         out = self.to_engineer(engineer, "notice", body, ticket=ticket)
         return [] if out is None else [out]
 
@@ -179,10 +198,14 @@ class Notifier:
         lang = self.engineer_language(engineer)
         body = texts.text(
             "held_you", lang, ticket=ticket.display_id, tier=self._tier_names.get(decision.tier, decision.tier),
-            pickup=texts.when(decision.pickup_at, engineer.timezone, lang), reason="; ".join(decision.reasons),
+            pickup=texts.when(decision.pickup_at, engineer.timezone, lang),
+            reason=texts.reasons(decision.reasons, lang, engineer.timezone),
         )
         out = self.to_engineer(engineer, "notice", body, ticket=ticket, buttons=self.staff_buttons(ticket, lang))
         return [] if out is None else [out]
+
+    def priority(self, ticket: Ticket, language: str) -> str:
+        return f"{ticket.priority.name} {texts.staff_text(f'priority_{ticket.priority.name}', language)}"
 
     def leads(self, ticket: Ticket | None, kind: str, text_by_language: dict[str, str] | str) -> list[Outbound]:
         found = []
@@ -207,7 +230,8 @@ class Notifier:
                 "queued_nobody" if holder is None else "held_nobody", lang, ticket=ticket.display_id,
                 org=org.name if org else (ticket.customer_name or ticket.customer),
                 priority=ticket.priority.name, lang=ticket.language,
-                pickup=texts.when(decision.pickup_at, lead.timezone, lang), reason="; ".join(decision.reasons),
+                pickup=texts.when(decision.pickup_at, lead.timezone, lang),
+                reason=texts.reasons(decision.reasons, lang, lead.timezone),
                 tier=self._tier_names.get(decision.tier, decision.tier), holder=holder.name if holder else "",
             )
             out = self.to_engineer(lead, "alert", body, ticket=ticket, buttons=self.staff_buttons(ticket, lang))

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.domain import (
     Attachment,
+    ClockOutcome,
     ClockState,
     ConversationRef,
     Direction,
@@ -14,6 +15,8 @@ from bot.domain import (
     Kind,
     Message,
     Priority,
+    SlaMark,
+    SlaRecord,
     Status,
     Ticket,
 )
@@ -52,6 +55,7 @@ def ticket_from_row(row: Row) -> Ticket:
         last_customer_message=row["last_customer_message"],
         clock=ClockState(row["clock_running_since"], row["clock_used_s"], row["clock_paused_at"]),
         rating=row["rating"],
+        sla=sla_from_json(row.get("sla")),
     )
 
 
@@ -89,7 +93,55 @@ def ticket_to_row(ticket: Ticket) -> Row:
         "clock_used_s": ticket.clock.resolution_used_s,
         "clock_paused_at": ticket.clock.paused_at,
         "rating": ticket.rating,
+        "sla": sla_to_json(ticket.sla),
     }
+
+
+# A mark's flags, one letter each: compact, because every ticket carries its marks.
+_FLAGS = (("responding", "f"), ("answered", "a"), ("running", "r"), ("resolved", "d"))
+
+
+def sla_to_json(record: SlaRecord) -> dict[str, Any]:
+    return {
+        "marks": [
+            [m.at.isoformat(), int(m.priority), "".join(c for name, c in _FLAGS if getattr(m, name)), m.holder]
+            for m in record.marks
+        ],
+        "banked_s": record.banked_s,
+        "outcomes": {
+            clock: {
+                "target_s": o.target_s, "used_s": o.used_s, "due_at": _iso(o.due_at),
+                "decided_at": _iso(o.decided_at), "met": o.met, "holder": o.holder, "as_of": o.as_of.isoformat(),
+            }
+            for clock, o in record.outcomes.items()
+        },
+    }
+
+
+def sla_from_json(data: dict[str, Any] | None) -> SlaRecord:
+    """Tickets stored before SLA records were kept read as a legacy record."""
+    if not data:
+        return SlaRecord(legacy=True)
+    marks = [
+        SlaMark(datetime.fromisoformat(at), Priority(priority), *(c in flags for _, c in _FLAGS), holder)
+        for at, priority, flags, holder in data.get("marks", [])
+    ]
+    outcomes = {
+        clock: ClockOutcome(
+            o["target_s"], o["used_s"], _time(o["due_at"]), _time(o["decided_at"]), o["met"], o["holder"],
+            datetime.fromisoformat(o["as_of"]),
+        )
+        for clock, o in data.get("outcomes", {}).items()
+    }
+    return SlaRecord(marks, data.get("banked_s", 0), outcomes)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def attachments_to_json(attachments: tuple[Attachment, ...]) -> list[dict[str, Any]]:

@@ -80,27 +80,48 @@ async def _sla(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
     if s.sla.targets(ticket.plan, ticket.priority).escalate_on_breach and s.router.roster.next_tier(ticket.tier):
         loads = await s.store.loads()
         actions.escalate(s, work, ticket, "desk", loads, to_tier=None, area=None,
-                         reason=f"automatic: {clock} SLA breached")
+                         reason=texts.why(f"breach_{clock}"))
 
 
 async def _update(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
+    """Before the update: remind the people on the ticket, so that one of them can write.
+    At it: tell the customer where the ticket stands (or, with `progress_note` off, remind
+    them once more). A message from anyone in between moves the update on."""
     targets = s.sla.targets(ticket.plan, ticket.priority)
     interval = format_duration(targets.update_every)
-    people = await _responsible(s, work, ticket)
-    for person, covering in people:
-        lang = s.notifier.engineer_language(person)
-        cover = texts.text("covering", lang, name=covering.name) if covering else ""
-        body = texts.text("update_due", lang, cover=cover, ticket=ticket.display_id, interval=interval)
-        work.send(s.notifier.to_engineer(person, "reminder", body, ticket=ticket))
+    people = await _on_the_ticket(s, work, ticket)
+    notice = row["stage"] < BREACH
+    if notice or not targets.progress_note:
+        for person, covering in people:
+            lang = s.notifier.engineer_language(person)
+            values = {"cover": texts.text("covering", lang, name=covering.name) if covering else "",
+                      "ticket": ticket.display_id, "interval": interval,
+                      "due": texts.when(row["target_at"], person.timezone, lang)}
+            body = texts.text("update_soon" if notice else "update_due", lang, **values)
+            buttons = s.notifier.staff_buttons(ticket, lang)
+            work.send(s.notifier.to_engineer(person, "reminder", body, ticket=ticket, buttons=buttons))
+    what = f"an automatic progress update is due {row['target_at'].isoformat()}" if notice else \
+        f"no update to the customer for {interval}"
     note = ""
-    if targets.progress_note:
-        body = texts.text("progress", ticket.language, ticket=ticket.display_id)
+    if not notice and targets.progress_note:
+        body = s.notifier.progress(ticket)
         work.add_message(Message(ticket.id, Direction.SYSTEM, "desk", body, work.now))
         work.send(s.notifier.to_customer(ticket, "progress", body))
-        note = "; an automatic progress note went to the customer"
-    work.log(ticket, EventType.REMINDER_SENT, "desk",
-             f"no update to the customer for {interval}; reminded {_names(people)}{note}",
+        copy = texts.text("progress_copy", s.notifier.room_language, text=body)
+        work.send(*s.notifier.to_rooms(ticket, "mirror", copy))
+        note = "; an automatic progress update went to the customer"
+    reminded = f"; reminded {_names(people)}" if notice or not targets.progress_note else ""
+    work.log(ticket, EventType.REMINDER_SENT, "desk", f"{what}{reminded}{note}",
              clock=UPDATE, stage=row["stage"], due=row["target_at"].isoformat())
+
+
+async def _on_the_ticket(
+    s: Services, work: Work, ticket: Ticket,
+) -> list[tuple[EngineerConfig, EngineerConfig | None]]:
+    """The assignee (or whoever covers for them off duty); the leads when nobody has it."""
+    if ticket.assignee is None:
+        return [(lead, None) for lead in s.directory.leads()]
+    return await _responsible(s, work, ticket)
 
 
 async def _pickup(s: Services, work: Work, ticket: Ticket, _: Row) -> None:

@@ -105,10 +105,13 @@ class Router:
             language=ticket.language,
             priority=ticket.priority,
             plan=ticket.plan,
-            coverage=self._sla.coverage(ticket.plan),
+            coverage=self._sla.calendar(ticket),
             skills=frozenset(org.skills) if org else frozenset(),
             tier=ticket.tier,
             display_tz=ticket.customer_tz,
+            organisation=org.name if org else "",
+            dedicated=tuple(x for x in (org.dedicated, org.backup) if x) if org else (),
+            office_tz=self._sla.office(ticket),
         )
 
     def assign(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot import texts
 from bot.clock import Clock
 from bot.config import Config
 from bot.directory import Directory
@@ -34,11 +35,13 @@ class Services:
         cls, cfg: Config, store: Store, clock: Clock, channels: frozenset[str],
         detector: LanguageDetector | None = None,
     ) -> Services:
+        texts.use_fallback(cfg.desk.text_fallback)
         directory = Directory(cfg, channels)
         sla = SlaBook(cfg, build_calendars(cfg))
         return cls(
             cfg=cfg, store=store, clock=clock, directory=directory, sla=sla,
-            router=Router(cfg, directory, sla, detector), notifier=Notifier(directory, cfg.routing.tier_names),
+            router=Router(cfg, directory, sla, detector),
+            notifier=Notifier(directory, cfg.routing.tier_names, cfg.desk.staff_room_language),
         )
 
     def work(self) -> Work:

@@ -12,7 +12,7 @@ from bot.config import EngineerConfig
 from bot.directory import StaffRoom
 from bot.domain import Direction, Inbound, Message, Ticket
 from bot.intake import Receipt, clean_text
-from bot.notify import STAFF_ROOM_LANGUAGE, message_text
+from bot.notify import message_text
 from bot.outbound import SourceRef
 from bot.records import ticket_from_row
 from bot.services import Services
@@ -59,7 +59,7 @@ async def direct_message(s: Services, msg: Inbound, engineer: EngineerConfig) ->
     if msg.reply_to is not None:
         row = await s.store.ticket_by_ref(conv.channel, conv.chat_id, msg.reply_to)
     if row is None:
-        return Receipt(reply=HINT.get(engineer.languages[0], HINT["en"]))
+        return Receipt(reply=HINT.get(engineer.reads, HINT["en"]))
     return await _engineer_wrote(s, msg, engineer, ticket_from_row(row), None)
 
 
@@ -98,7 +98,7 @@ async def _engineer_wrote(
         )
         template = "engineer_copy"
     # Engineers in the other staff rooms (Slack when this was Telegram) see it too.
-    mirror = texts.text(template, STAFF_ROOM_LANGUAGE, name=engineer.name, text=message_text(message))
+    mirror = texts.text(template, s.notifier.room_language, name=engineer.name, text=message_text(message))
     work.send(*s.notifier.to_rooms(ticket, "mirror", mirror, copy_of=source, skip=room))
     work.take_key(msg.dedupe_key, ticket.id)
     work.ref(conv.channel, conv.chat_id, msg.message_id, ticket.id)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.domain import ConversationRef, Event, EventType, Message, Status, Ticket
-from bot.outbound import Outbound
+from bot.outbound import Audience, Outbound
 from bot.records import event_to_row, message_to_row, outbound_to_row, ticket_to_row
-from bot.sla import BREACH, Deadline, SlaBook
+from bot.sla import BREACH, Deadline, Run, SlaBook
 from storage.base import ChangeSet
 
 PICKUP = "pickup"  # a queued ticket is routed again when its local shift starts
@@ -28,6 +28,7 @@ class Work:
         self._changes = ChangeSet()
         self._tickets: dict[int, Ticket] = {}
         self._wakes: list[datetime] = []
+        self._told: set[int] = set()  # tickets whose customer gets a message from this unit of work
 
     def touch(self, ticket: Ticket) -> None:
         """Mark a ticket changed: it is saved, and its timers recomputed, at commit."""
@@ -42,7 +43,12 @@ class Work:
         self._changes.messages.append(message_to_row(message))
 
     def send(self, *messages: Outbound | None) -> None:
-        self._changes.outbox.extend(outbound_to_row(m, self.now) for m in messages if m is not None)
+        for message in messages:
+            if message is None:
+                continue
+            self._changes.outbox.append(outbound_to_row(message, self.now))
+            if message.recipient.audience == Audience.CUSTOMER and message.ticket_id is not None:
+                self._told.add(message.ticket_id)
 
     def take_key(self, key: str, ticket_id: int | None) -> None:
         self._changes.keys.append({"key": key, "ticket_id": ticket_id, "at": self.now})
@@ -89,14 +95,17 @@ class Work:
 
     def changeset(self) -> ChangeSet:
         for ticket in self._tickets.values():
+            if ticket.id in self._told:
+                ticket.last_update_at = self.now  # the progress-update clock starts again
+            runs = self._sla.record(ticket, self.now)
             self._changes.tickets.append(ticket_to_row(ticket))
-            for clock, deadlines in self.timers(ticket).items():
+            for clock, deadlines in self.timers(ticket, runs).items():
                 self._set_timers(ticket.id, clock, deadlines)
         return self._changes
 
-    def timers(self, ticket: Ticket) -> dict[str, list[Deadline]]:
+    def timers(self, ticket: Ticket, runs: dict[str, Run]) -> dict[str, list[Deadline]]:
         """Every timer a ticket in this state should have: the SLA clocks, and its lifecycle."""
-        found = self._sla.schedule(ticket, self.now)
+        found = self._sla.schedule(ticket, self.now, runs)
         pickup = ticket.pickup_at if ticket.is_open else None
         found[PICKUP] = [] if pickup is None else [Deadline(PICKUP, BREACH, pickup, pickup)]
         closes = (

@@ -12,21 +12,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from routing.calendar import BusinessCalendar
 from routing.priority import Priority
+from routing.reasons import At, Hours, Lang, Reason, language_name, reason
 from routing.roster import Engineer, Roster
 
-LANGUAGE_NAMES = {
-    "en": "English", "ru": "Russian", "uk": "Ukrainian", "be": "Belarusian", "kk": "Kazakh",
-    "pl": "Polish", "da": "Danish", "de": "German", "fr": "French", "es": "Spanish",
-    "it": "Italian", "tr": "Turkish", "hu": "Hungarian",
-}
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
+__all__ = ["Assignment", "AssignmentPolicy", "Decision", "Load", "Queued", "TicketFacts", "language_name"]
 
 
 @dataclass(frozen=True)
@@ -44,21 +36,24 @@ class TicketFacts:
     skills: frozenset[str] = frozenset()  # every one is required (e.g. local:ru, finance)
     tier: str = "l1"
     display_tz: str = "UTC"  # the zone times are written in, in reasons (the customer's)
+    organisation: str = ""  # its name, for reasons
+    dedicated: tuple[str, ...] = ()  # the organisation's dedicated engineer, then the backup
+    office_tz: str | None = None  # an office-time plan: engineers of the office in this zone come first
 
 
 @dataclass(frozen=True)
 class Assignment:
     engineer: str
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     follow_the_sun: bool = False
-    flags: tuple[str, ...] = ()  # shown to the engineer, e.g. "customer wrote in Russian"
+    flags: tuple[Reason, ...] = ()  # shown to the engineer, e.g. "customer wrote in Russian"
     tier: str = "l1"
 
 
 @dataclass(frozen=True)
 class Queued:
     pickup_at: datetime
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     alert_lead: bool = False
     tier: str = "l1"
 
@@ -80,39 +75,69 @@ class AssignmentPolicy:
         self, facts: TicketFacts, loads: Mapping[str, Load], at: datetime,
         exclude: Collection[str] = (),
     ) -> Decision:
+        dedicated, note = self._dedicated(facts, at, exclude)
+        if dedicated is not None:
+            return dedicated
+        decision = self._by_language(facts, at, loads, exclude)
+        return decision if note is None else replace(decision, reasons=(note, *decision.reasons))
+
+    def _dedicated(
+        self, facts: TicketFacts, at: datetime, exclude: Collection[str],
+    ) -> tuple[Assignment | None, Reason | None]:
+        """Premium: the organisation's dedicated engineer when on duty, else the backup (at
+        their tier, whatever their load: the contract names them); else why the usual rules
+        decide."""
+        people = [self.roster.engineers[e] for e in facts.dedicated if e in self.roster.engineers]
+        people = [e for e in people if e.tier == facts.tier and e.id not in exclude]
+        if not people:
+            return None, None
+        first = self.roster.engineers[facts.dedicated[0]]
+        for engineer in people:
+            if self.roster.is_on_duty(engineer.id, at):
+                on_duty = self._on_duty_reason(engineer, at)
+                why = (reason("dedicated", organisation=facts.organisation, on_duty=on_duty) if engineer is first
+                       else reason("dedicated_backup", organisation=facts.organisation, dedicated=first.name,
+                                   on_duty=on_duty))
+                flags = () if facts.language in engineer.languages else (
+                    reason("wrote_in", language=Lang(facts.language)),)
+                return Assignment(engineer.id, (why,), flags=flags, tier=facts.tier), None
+        if len(facts.dedicated) > 1 and facts.dedicated[1] in self.roster.engineers:
+            backup = self.roster.engineers[facts.dedicated[1]]
+            return None, reason("dedicated_off", organisation=facts.organisation, dedicated=first.name,
+                                backup=backup.name)
+        return None, reason("dedicated_alone_off", organisation=facts.organisation, dedicated=first.name)
+
+    def _by_language(
+        self, facts: TicketFacts, at: datetime, loads: Mapping[str, Load], exclude: Collection[str],
+    ) -> Decision:
         lang = facts.language
         local = self._candidates(facts, at, lang, loads, exclude)
         if local.chosen is not None:
             return Assignment(
                 local.chosen.id,
-                (f"{language_name(lang)} ticket: {self._on_duty_reason(local.chosen, at)}, "
-                 f"speaks {language_name(lang)}", *local.notes),
+                (reason("local", language=Lang(lang), on_duty=self._on_duty_reason(local.chosen, at)), *local.notes),
                 tier=facts.tier,
             )
-        reasons = [f"no {language_name(lang)}-speaking {facts.tier} engineer free on duty"
-                   f" at {_clock(at, facts.display_tz)}", *local.notes]
+        reasons = [reason("no_local", language=Lang(lang), tier=facts.tier, at=At(at, facts.display_tz)),
+                   *local.notes]
         urgent = facts.priority <= self.urgent
         covered = facts.coverage.is_open(at)
         if urgent or covered:
-            why = (f"{facts.priority.name} is urgent" if urgent
-                   else f"plan {facts.plan} covers this hour ({facts.coverage.describe()})")
+            why = (reason("urgent", priority=facts.priority.name) if urgent
+                   else reason("covered", plan=facts.plan, hours=Hours(facts.coverage)))
             sun = self._candidates(facts, at, self.follow_the_sun_language, loads, exclude)
             if sun.chosen is not None:
-                flags = () if lang == self.follow_the_sun_language else (
-                    f"customer wrote in {language_name(lang)}",)
+                flags = () if lang == self.follow_the_sun_language else (reason("wrote_in", language=Lang(lang)),)
                 return Assignment(
                     sun.chosen.id,
-                    (*reasons, f"{why}, so it follows the sun: {self._on_duty_reason(sun.chosen, at)}",
+                    (*reasons, reason("follows_sun", why=why, on_duty=self._on_duty_reason(sun.chosen, at)),
                      *sun.notes),
                     follow_the_sun=True, flags=flags, tier=facts.tier,
                 )
-            reasons += [f"{why}, but nobody who reads {language_name(self.follow_the_sun_language)}"
-                        " is free on duty either", *sun.notes]
+            reasons += [reason("nobody_reads", why=why, language=Lang(self.follow_the_sun_language)), *sun.notes]
             return self._queue(facts, at, reasons, alert_lead=True, loads=loads, exclude=exclude)
-        reasons.append(
-            f"{facts.priority.name} on plan {facts.plan} outside its hours "
-            f"({facts.coverage.describe()}): waits for the next local shift"
-        )
+        reasons.append(reason("outside_hours", priority=facts.priority.name, plan=facts.plan,
+                              hours=Hours(facts.coverage)))
         return self._queue(facts, at, reasons, alert_lead=False, loads=loads, exclude=exclude)
 
     def escalate(
@@ -131,13 +156,13 @@ class AssignmentPolicy:
         for language in dict.fromkeys((facts.language, self.follow_the_sun_language, None)):
             found = self._candidates(target, at, language, loads, exclude)
             if found.chosen is not None:
+                on_duty = self._on_duty_reason(found.chosen, at)
                 return Assignment(
                     found.chosen.id,
-                    (f"escalated {facts.tier} → {tier}{area_text}: {self._on_duty_reason(found.chosen, at)}",
-                     *found.notes),
+                    (reason("escalated", old=facts.tier, new=tier, area=area_text, on_duty=on_duty), *found.notes),
                     tier=tier,
                 )
-        reasons = [f"escalated {facts.tier} → {tier}{area_text}: nobody of {tier}{area_text} is free on duty"]
+        reasons = [reason("escalated_nobody", old=facts.tier, new=tier, area=area_text)]
         return self._queue(target, at, reasons, alert_lead=True, loads=loads, exclude=exclude, any_language=True)
 
     # -- helpers ------------------------------------------------------------------------
@@ -152,24 +177,29 @@ class AssignmentPolicy:
         ]
         free = [e for e in on_duty if _has_room(e, loads)]
         notes = tuple(
-            f"{e.name} is at capacity ({loads.get(e.id, Load()).open_count}/{e.max_open} open)"
+            reason("at_capacity", name=e.name, open=loads.get(e.id, Load()).open_count, limit=e.max_open)
             for e in on_duty if e not in free
         )
         if not free:
             return _Pick(None, notes)
-        chosen = min(free, key=lambda e: _load_key(loads.get(e.id, Load())))
+        office = facts.office_tz
+        chosen = min(free, key=lambda e: (office is not None and e.tz != office, _load_key(loads.get(e.id, Load()))))
+        if office is not None and chosen.tz == office and any(e.tz != office for e in free):
+            notes += (reason("office", name=chosen.name, timezone=office),)
+            free = [e for e in free if e.tz == office]
         if len(free) > 1:
             load = loads.get(chosen.id, Load())
-            notes += (f"least loaded of {len(free)} on duty ({load.open_count} open)",)
+            notes += (reason("least_loaded", count=len(free), open=load.open_count),)
         return _Pick(chosen, notes)
 
-    def _on_duty_reason(self, engineer: Engineer, at: datetime) -> str:
+    def _on_duty_reason(self, engineer: Engineer, at: datetime) -> Reason:
         window = self.roster.duty_at(engineer.id, at)
-        via = f" ({window.via})" if window is not None and window.via else ""
-        return f"{engineer.name} is on duty{via}"
+        if window is None:
+            return reason("on_duty", name=engineer.name)
+        return reason("on_duty_via", name=engineer.name, via=window.via)
 
     def _queue(
-        self, facts: TicketFacts, at: datetime, reasons: list[str], *, alert_lead: bool,
+        self, facts: TicketFacts, at: datetime, reasons: list[Reason], *, alert_lead: bool,
         loads: Mapping[str, Load], exclude: Collection[str], any_language: bool = False,
     ) -> Queued:
         """Wait for the next engineer who can take it. A ticket that waits for business hours
@@ -184,15 +214,13 @@ class AssignmentPolicy:
         ]
         if picks:
             pick = min(picks, key=lambda p: p.when) if alert_lead else picks[0]
-            when_text = _clock(pick.when, facts.display_tz)
-            what = (f"queued: {pick.engineer.name} comes on duty {when_text}" if not pick.waits_for_hours
-                    else f"queued: the plan's hours open {when_text}, with {pick.engineer.name} on duty")
+            what = reason("queued_hours" if pick.waits_for_hours else "queued_comes", name=pick.engineer.name,
+                          at=At(pick.when, facts.display_tz))
             return Queued(pick.when, (*reasons, what), alert_lead=alert_lead, tier=facts.tier)
         # Nobody will come within the horizon: still never drop the ticket. A lead must act.
         when = at + self.horizon
         return Queued(
-            when, (*reasons, f"queued: nobody matching comes on duty within {self.horizon.days} days"),
-            alert_lead=True, tier=facts.tier,
+            when, (*reasons, reason("queued_nobody", days=self.horizon.days)), alert_lead=True, tier=facts.tier,
         )
 
     def _next_pickup(
@@ -257,7 +285,7 @@ def _has_room(engineer: Engineer, loads: Mapping[str, Load]) -> bool:
 @dataclass(frozen=True)
 class _Pick:
     chosen: Engineer | None
-    notes: tuple[str, ...]
+    notes: tuple[Reason, ...]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -266,8 +294,3 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def _load_key(load: Load) -> tuple[int, datetime]:
     # Fewest open tickets first; among equals, whoever got a ticket longest ago.
     return load.open_count, load.last_assigned_at or _EPOCH
-
-
-def _clock(at: datetime, tz: str) -> str:
-    local = at.astimezone(ZoneInfo(tz))
-    return local.strftime("%a %Y-%m-%d %H:%M ") + tz

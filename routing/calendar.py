@@ -107,8 +107,9 @@ class WeeklyHours:
         has any, because a transferred day is worked as an ordinary weekday."""
         return next((self.periods[d] for d in range(5) if d in self.periods), ())
 
-    def describe(self) -> str:
-        """Group equal consecutive days so a 5-day week reads as one phrase."""
+    def describe(self, day_names: Sequence[str] = _DAY_NAMES) -> str:
+        """Group equal consecutive days so a 5-day week reads as one phrase (`day_names`:
+        Monday first, for a reader of another language)."""
         groups: list[tuple[int, int, tuple[Period, ...]]] = []
         for weekday in range(7):
             spans = self.periods.get(weekday, ())
@@ -119,7 +120,7 @@ class WeeklyHours:
         if not groups:
             return "never open"
         return ", ".join(
-            f"{_day_range(first, last)} {' + '.join(_show_period(p) for p in spans)}"
+            f"{_day_range(first, last, day_names)} {' + '.join(_show_period(p) for p in spans)}"
             for first, last, spans in groups
         )
 
@@ -177,10 +178,10 @@ def _parse_clock(text: str, *, allow_24: bool) -> time | None:
     return time(hour, minute, second)
 
 
-def _day_range(first: int, last: int) -> str:
+def _day_range(first: int, last: int, names: Sequence[str]) -> str:
     if first == last:
-        return _DAY_NAMES[first]
-    return f"{_DAY_NAMES[first]}–{_DAY_NAMES[last]}"
+        return names[first]
+    return f"{names[first]}–{names[last]}"
 
 
 def _show_period(period: Period) -> str:

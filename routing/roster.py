@@ -22,6 +22,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from routing.calendar import DAY, BusinessCalendar, Holidays, WeeklyHours, to_utc, zone
+from routing.reasons import Reason, reason
 
 Span = tuple[datetime, datetime]
 _MAX_REACH = timedelta(days=366)
@@ -85,9 +86,9 @@ class Rotation:
     def member(self, turn: int) -> str:
         return self.members[turn % len(self.members)]
 
-    def label(self, turn: int) -> str:
-        unit = "week" if self.every == timedelta(weeks=1) else "turn"
-        return f"rotation {self.name} ({unit} {turn + 1})"
+    def label(self, turn: int) -> Reason:
+        key = "via_rotation_week" if self.every == timedelta(weeks=1) else "via_rotation_turn"
+        return reason(key, rotation=self.name, turn=turn + 1)
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,12 @@ class Override:
             raise ValueError(f"override for {self.engineer} ends before it starts")
 
     @property
-    def via(self) -> str:
-        label = f"override: covers {self.replaces}" if self.replaces else "override"
-        return f"{label} ({self.reason})" if self.reason else label
+    def via(self) -> Reason:
+        if self.replaces:
+            if self.reason:
+                return reason("via_override_covers_why", engineer=self.replaces, why=self.reason)
+            return reason("via_override_covers", engineer=self.replaces)
+        return reason("via_override_why", why=self.reason) if self.reason else reason("via_override")
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ class DutyWindow:
     engineer: str
     start: datetime
     end: datetime
-    via: str  # why: "shift moscow_day", "rotation night (week 3)", "override: covers anna (sick)"
+    via: Reason  # why: "shift moscow_day", "rotation night (week 3)", "override: covers anna (sick)"
 
 
 @lru_cache(maxsize=512)
@@ -332,7 +336,7 @@ class Roster:
 
     def _sources(
         self, engineer: Engineer, start: datetime, end: datetime
-    ) -> list[list[tuple[datetime, datetime, str]]]:
+    ) -> list[list[tuple[datetime, datetime, Reason]]]:
         """Duty spans by source, strongest first."""
         sources = [[
             (max(o.start, start), min(o.end, end), o.via)
@@ -341,7 +345,7 @@ class Roster:
         ]]
         if engineer.shift is not None:
             calendar = self._calendar(engineer.shift, engineer)
-            via = f"shift {engineer.shift}"
+            via = reason("via_shift", shift=engineer.shift)
             sources.append([(s, e, via) for s, e in calendar.open_intervals(start, end)])
         for rotation in self._rotations_of[engineer.id]:
             sources.append(list(self._rotation_spans(rotation, engineer, start, end)))
@@ -349,7 +353,7 @@ class Roster:
 
     def _rotation_spans(
         self, rotation: Rotation, engineer: Engineer, start: datetime, end: datetime
-    ) -> Iterator[tuple[datetime, datetime, str]]:
+    ) -> Iterator[tuple[datetime, datetime, Reason]]:
         calendar = self._calendar(rotation.shift, engineer)
         for occurrence in calendar.occurrences(start, end):
             turn = rotation.turn(occurrence.day)

@@ -19,7 +19,7 @@ TIME_COLUMNS = frozenset(
         "last_assigned_at", "start_at", "end_at",
     }
 )
-JSON_COLUMNS = frozenset({"attachments", "data", "buttons", "copy_of"})
+JSON_COLUMNS = frozenset({"attachments", "data", "buttons", "copy_of", "sla"})
 
 TICKET_COLUMNS = (
     "id", "status", "priority", "priority_reason", "kind", "language", "subject", "customer",
@@ -27,7 +27,7 @@ TICKET_COLUMNS = (
     "assignee", "tier", "escalation_level", "assigned_at", "pickup_at", "created_at",
     "updated_at", "first_response_at", "resolved_at", "closed_at", "last_customer_at",
     "last_update_at", "last_customer_message", "clock_running_since", "clock_used_s",
-    "clock_paused_at", "rating",
+    "clock_paused_at", "rating", "sla",
 )
 MESSAGE_COLUMNS = (
     "ticket_id", "direction", "author", "text", "attachments", "channel", "chat_id",

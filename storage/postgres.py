@@ -647,7 +647,8 @@ async def apply_migrations(
                 continue
             try:
                 async with conn.transaction():
-                    await conn.execute(migration.sql)
+                    if _has_statements(migration.sql):  # asyncpg fails on a query of comments only
+                        await conn.execute(migration.sql)
                     await conn.execute(
                         "INSERT INTO schema_version (version, name) VALUES ($1, $2)", migration.version, migration.name
                     )
@@ -657,6 +658,10 @@ async def apply_migrations(
         return applied
     finally:
         await conn.execute(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+
+
+def _has_statements(sql: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in sql.splitlines())
 
 
 async def _probe(conn: asyncpg.Connection, p: Probe) -> Intake:

@@ -66,7 +66,12 @@ def test_check_config_reports_missing_secrets(tmp_path: Path, capsys: pytest.Cap
     config = tmp_path / "config.toml"
     config.write_text("[telegram]\nenabled = true\n", encoding="utf-8")
     assert main(["check-config", str(config)]) == 1
-    assert "telegram.token: environment variable TELEGRAM_BOT_TOKEN is not set" in capsys.readouterr().err
+    out = capsys.readouterr()
+    assert "telegram.token: environment variable TELEGRAM_BOT_TOKEN is not set" in out.err
+    assert "OK" not in out.out and out.out == ""  # nothing on stdout says it is fine
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    assert main(["check-config", str(config)]) == 0
+    assert capsys.readouterr().out.startswith(f"{config}: OK — ")
     config.write_text("[plans.x]\ncalendar = 'nope'\n", encoding="utf-8")
     assert main(["check-config", str(config)]) == 2
     assert "config.toml: plans.x" in capsys.readouterr().err

@@ -52,7 +52,7 @@ def loads(**open_counts: int) -> dict[str, Load]:
 
 
 def reasons_text(decision: Assignment | Queued) -> str:
-    return "\n".join(decision.reasons)
+    return "\n".join(map(str, decision.reasons))
 
 
 def assert_reasons(decision: Assignment | Queued, *needles: str) -> None:
@@ -234,7 +234,7 @@ def test_assignment_table(case: Row) -> None:
         if case.follow_the_sun is not None:
             assert decision.follow_the_sun is case.follow_the_sun
         if decision.follow_the_sun and case.facts.language != "en":
-            assert decision.flags == (f"customer wrote in {_name(case.facts.language)}",)
+            assert tuple(map(str, decision.flags)) == (f"customer wrote in {_name(case.facts.language)}",)
     assert decision.tier == "l1"
     assert_reasons(decision, *case.reasons)
 
@@ -284,7 +284,7 @@ def test_configured_override_replaces_anna() -> None:
     at = msk(2026, 12, 31, 11, 0)
     assert ROSTER.duty_at("anna", at) is None
     window = ROSTER.duty_at("dmitry", at)
-    assert window is not None and window.via == "override: covers anna (Anna's day off)"
+    assert window is not None and str(window.via) == "override: covers anna (Anna's day off)"
     assert ROSTER.duty_at("dmitry", msk(2026, 12, 31, 19, 0)) is None  # the override has ended
 
 
@@ -297,9 +297,9 @@ def test_runtime_override_wins_over_the_regular_shift() -> None:
     assert policy.roster.duty_at("anna", TUE_11) is None
     # The override is the stronger reason while it lasts, and it puts Lars on duty before his
     # own shift starts (10:30 Moscow is 08:30 in Copenhagen).
-    assert policy.roster.duty_at("lars", TUE_11).via == "override: covers anna (sick)"
+    assert str(policy.roster.duty_at("lars", TUE_11).via) == "override: covers anna (sick)"
     early = policy.roster.duty_at("lars", msk(2026, 11, 24, 10, 30))
-    assert early is not None and early.via == "override: covers anna (sick)"
+    assert early is not None and str(early.via) == "override: covers anna (sick)"
     assert ROSTER.duty_at("lars", msk(2026, 11, 24, 10, 30)) is None
 
 
@@ -414,7 +414,7 @@ def test_excluded_engineer_is_not_the_pickup_on_escalation() -> None:
     at_ee = facts("ru", P1, "premium", tier="ee")
     decision = POLICY.escalate(at_ee, {}, TUE_11, to_tier="ee", area="finance", exclude={"elena"})
     assert isinstance(decision, Queued)
-    assert "Elena" not in decision.reasons[-1]
+    assert "Elena" not in str(decision.reasons[-1])
     assert decision.pickup_at > TUE_11 + timedelta(minutes=1)
 
 
@@ -422,7 +422,7 @@ def test_excluded_engineer_is_not_the_pickup_on_escalation() -> None:
 def test_excluded_engineer_is_not_the_pickup_on_assign() -> None:
     decision = POLICY.assign(facts("en", P1, "premium"), {}, TUE_23, exclude={"john"})
     assert isinstance(decision, Queued)
-    assert "John" not in decision.reasons[-1]
+    assert "John" not in str(decision.reasons[-1])
     assert decision.pickup_at > TUE_23 + timedelta(minutes=1)
 
 

@@ -163,25 +163,27 @@ async def test_progress_update_on_the_third_day_of_silence(desk: Desk) -> None:
     await desk.local.say(engineer, "Dzień dobry, sprawdzamy.", chat="staff", thread=thread)  # Tue 11:00
     answered = desk.clock.now()
 
+    async def updates() -> list[int]:
+        return [r["data"]["stage"] for r in await desk.store.events(tid)
+                if r["type"] == EventType.REMINDER_SENT and r["data"]["clock"] == "update"]
+
     desk.clock.set(answered + timedelta(days=2) - timedelta(minutes=1))
     await desk.desk.fire_due()
-    assert not [r for r in await desk.store.events(tid) if r["type"] == EventType.REMINDER_SENT and r["data"]["clock"] == "update"]
+    assert await updates() == [92]  # the assignee was reminded four hours before; no update yet
 
     desk.clock.set(answered + timedelta(days=2))  # Thursday 11:00: the third day of silence
     await desk.desk.fire_due()
     await desk.deliver()
-    updates = [r for r in await desk.store.events(tid) if r["type"] == EventType.REMINDER_SENT and r["data"]["clock"] == "update"]
-    assert len(updates) == 1
+    assert await updates() == [92, 100]
     progress = [m for m in desk.local.to(POLBANK) if m.kind == "progress"]
-    assert len(progress) == 1 and progress[0].text.startswith("Nadal pracujemy nad zgłoszeniem")
+    assert len(progress) == 1 and progress[0].text.startswith("Informacja o zgłoszeniu")
 
-    # An engineer's update restarts the interval: nothing fires two days after the first one.
+    # An engineer's update restarts the interval: two days after it, not after the first update.
     desk.clock.advance(timedelta(hours=1))
     await desk.local.say(engineer, "Poprawka będzie jutro.", chat="staff", thread=thread)
     desk.clock.set(answered + timedelta(days=4))
     await desk.desk.fire_due()
-    updates = [r for r in await desk.store.events(tid) if r["type"] == EventType.REMINDER_SENT and r["data"]["clock"] == "update"]
-    assert len(updates) == 1
+    assert await updates() == [92, 100, 92]  # only the reminder: the update is due an hour later
 
 
 async def test_dst_weekend_counts_real_hours(tmp_path: Path, example_config: Config, detector) -> None:

@@ -32,20 +32,20 @@ from .conftest import TUESDAY_11, AppViews
 
 TRIAGE = "C0TRIAGE01"
 ACME_CHANNEL, SEVER_CHANNEL = "C0ACME001", "C0SEVER01"
-ANNA, DMITRY, OLGA = "U0ANNA001", "U0DMIT002", "U0OLGA011"
-SEVER, ACME = "U0SEVR002", "U0ACME004"  # Sever Logistics (8x5, ru), ACME (premium, en)
-ENGINEER_USER = {"anna": ANNA, "dmitry": DMITRY, "olga": OLGA}
+ANNA, DMITRY, OLGA, LARS = "U0ANNA001", "U0DMIT002", "U0OLGA011", "U0LARS004"
+SEVER, ACME = "U0SEVR002", "U0ACME004"  # Sever Logistics (8x5, ru), ACME (premium, en; dedicated: Lars)
+ENGINEER_USER = {"anna": ANNA, "dmitry": DMITRY, "olga": OLGA, "lars": LARS}
 
 
 def populate(slack: SlackStandIn) -> None:
     people = (
         (ANNA, "anna", "Anna Smirnova", "ru-RU"), (DMITRY, "dmitry", "Dmitry Volkov", "ru-RU"),
         (OLGA, "olga", "Olga Kuznetsova", "ru-RU"), (SEVER, "pavel", "Pavel Sidorov", "ru-RU"),
-        (ACME, "alice", "Alice Cooper", "en-GB"),
+        (ACME, "alice", "Alice Cooper", "en-GB"), (LARS, "lars", "Lars Jensen", "da-DK"),
     )
     for user, name, real, locale in people:
         slack.add_user(user, name, real_name=real, locale=locale)
-    slack.add_channel(TRIAGE, "triage", is_private=True, members=[ANNA, DMITRY, OLGA])
+    slack.add_channel(TRIAGE, "triage", is_private=True, members=[ANNA, DMITRY, OLGA, LARS])
     slack.add_channel(ACME_CHANNEL, "acme-support", is_shared=True, members=[ACME, ANNA])
     slack.add_channel(SEVER_CHANNEL, "sever-support", is_shared=True, members=[SEVER])
 
@@ -152,6 +152,26 @@ async def open_dm_ticket(rig: Rig, text: str = "Добрый день! Не фо
     assert status == 200
     await rig.settle()
     return dm
+
+
+async def test_a_healthy_start_with_the_tokens_in_the_environment_warns_of_nothing(
+    slack: SlackStandIn, tmp_path: Path, example_config: Config, detector: LanguageDetector,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As `dutydesk run` starts: the secrets in the environment (Bolt reads SLACK_BOT_TOKEN
+    itself), and the app still talks to the configured API address, not slack.com."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", slack.signing_secret)
+    caplog.set_level(logging.WARNING)
+    cfg = slack_config(example_config, tmp_path / "desk.db", slack)
+    handle = await open_rig(slack, cfg, detector)
+    try:
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+        await open_dm_ticket(handle)
+        assert [t.id for t in await handle.tickets()] == [1001]
+        assert slack.calls_to("auth.test")
+    finally:
+        await handle.close()
 
 
 # -- customers in DMs ------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def _ticket(ticket_id: int, **changes: object) -> dict:
         "assignee": "anna", "tier": "l1", "escalation_level": 0, "assigned_at": NOW, "pickup_at": None,
         "created_at": NOW, "updated_at": NOW, "first_response_at": None, "resolved_at": None,
         "closed_at": None, "last_customer_at": NOW, "last_update_at": None, "last_customer_message": None,
-        "clock_running_since": NOW, "clock_used_s": 0, "clock_paused_at": None, "rating": None,
+        "clock_running_since": NOW, "clock_used_s": 0, "clock_paused_at": None, "rating": None, "sla": {},
     }
     row.update(changes)
     return row

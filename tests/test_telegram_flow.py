@@ -41,19 +41,19 @@ SECRET = "webhook-secret_42"
 STAFF = -1001000000001  # the forum group: one topic per ticket
 ROMASHKA_GROUP = -100200001  # Romashka's group chat, as in config.example.toml
 IVAN, ALICE, MARIA = 200001, 200004, 200011  # Romashka (ru, warranty), ACME (en, premium), Romashka
-ANNA, DMITRY, OLGA = 100001, 100002, 100011
-ENGINEER_USER = {"anna": ANNA, "dmitry": DMITRY}
+ANNA, DMITRY, OLGA, LARS = 100001, 100002, 100011, 100004  # Lars: ACME's dedicated engineer
+ENGINEER_USER = {"anna": ANNA, "dmitry": DMITRY, "lars": LARS}
 
 
 def populate(tg: TelegramStandIn, *, staff: bool = True) -> None:
-    for user, name, lang in ((ANNA, "Anna", "ru"), (DMITRY, "Dmitry", "ru"), (OLGA, "Olga", "ru")):
+    for user, name, lang in ((ANNA, "Anna", "ru"), (DMITRY, "Dmitry", "ru"), (OLGA, "Olga", "ru"), (LARS, "Lars", "da")):
         tg.add_user(user, name, language_code=lang)
         tg.add_private_chat(user)  # engineers have started the bot
     tg.add_user(IVAN, "Ivan", "ivan_p", "ru", last_name="Petrov")
     tg.add_user(ALICE, "Alice", "alice", "en")
     tg.add_user(MARIA, "Maria", language_code="ru")
     if staff:
-        tg.add_group(STAFF, "Support desk", forum=True, members=[ANNA, DMITRY, OLGA])
+        tg.add_group(STAFF, "Support desk", forum=True, members=[ANNA, DMITRY, OLGA, LARS])
 
 
 @pytest.fixture
@@ -306,7 +306,7 @@ async def test_start_publishes_command_menus(rig: Rig) -> None:
     assert tg.commands_for() == listed("customer", "en")
     for language in ("en", "ru", "uk", "pl", "da"):
         assert tg.commands_for({"type": "all_private_chats"}, language) == listed("customer", language)
-    assert tg.commands_for({"type": "chat", "chat_id": STAFF}) == listed("staff", "en")
+    assert tg.commands_for({"type": "chat", "chat_id": STAFF}) == listed("engineer", "en")
 
 
 async def test_without_a_staff_group_engineers_answer_from_private_chat(

@@ -34,17 +34,24 @@ class SlackChannel(ChannelBase):
         """The secrets override the configured ones (tests need no environment variables).
         Only the mode's own secret is read: HTTP needs the signing secret, Socket Mode the
         app-level token. The Web API client keeps the SDK's default retries (connection
-        errors only): rate limits are the dispatcher's to handle."""
+        errors only): rate limits are the dispatcher's to handle.
+
+        Bolt is given the token and builds the one Web API client, ours too: given a client
+        of ours instead, it still reads SLACK_BOT_TOKEN from the environment and warns on
+        every start that the token "will be unused". Only its address is ours to set (the
+        stand-ins, GovSlack); Bolt copies it into the client of every request."""
         self._cfg = cfg
         self.per_second = cfg.per_second
-        token = bot_token if bot_token is not None else cfg.bot_token.reveal()
-        self.client = AsyncWebClient(token=token, base_url=cfg.api_base)
-        self._signing_secret = ""
-        self._app_token = ""
-        if cfg.mode == "http":
-            self._signing_secret = signing_secret if signing_secret is not None else cfg.signing_secret.reveal()
-        else:
-            self._app_token = app_token if app_token is not None else cfg.app_token.reveal()
+        self._signing_secret = signing_secret if signing_secret is not None else (
+            cfg.signing_secret.reveal() if cfg.mode == "http" else "")
+        self._app_token = "" if cfg.mode == "http" else (app_token if app_token is not None else cfg.app_token.reveal())
+        self._app = AsyncApp(
+            name="dutydesk", token=bot_token if bot_token is not None else cfg.bot_token.reveal(),
+            signing_secret=self._signing_secret, process_before_response=True,
+            request_verification_enabled=cfg.mode == "http",
+        )
+        self.client: AsyncWebClient = self._app.client
+        self.client.base_url = cfg.api_base
         self._sender = SlackSender(self.client)
         self._socket: AsyncSocketModeHandler | None = None
         super().__init__()
@@ -68,10 +75,7 @@ class SlackChannel(ChannelBase):
         app_name = str(me.get("user") or "dutydesk")
         if cfg.triage_channel:
             await startup.check_triage_channel(self.client, cfg.triage_channel, app_name)
-        app = AsyncApp(
-            name="dutydesk", client=self.client, signing_secret=self._signing_secret,
-            process_before_response=True, request_verification_enabled=cfg.mode == "http",
-        )
+        app = self._app
         where = Workspace(cfg.triage_channel, me.get("user_id"))
         listeners = Listeners(desk, self.client, Profiles(self.client), where)
         listeners.wire(app, cfg.command)

@@ -69,8 +69,8 @@ class TelegramChannel(ChannelBase):
         me = await self.bot.get_me()
         if cfg.staff_chat_id is not None:
             await startup.check_staff_group(self.bot, me, cfg.staff_chat_id)
-        await startup.publish_menus(self.bot, cfg.staff_chat_id)
-        dispatcher = Dispatcher(desk=desk, me=me)
+        await startup.publish_menus(self.bot, cfg.staff_chat_id, desk.menus(CHANNEL))
+        dispatcher = Dispatcher(desk=desk, me=me, staff_chat_id=cfg.staff_chat_id)
         dispatcher.include_router(build_router(cfg.staff_chat_id))
         updates = Updates(self.bot, dispatcher, desk.guard(CHANNEL))
         desk.accept_replays(CHANNEL, updates.replay)

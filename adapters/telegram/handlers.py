@@ -16,7 +16,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, ReplyParameters, User
 
-from adapters.telegram import translate
+from adapters.telegram import startup, translate
 from bot.desk import Desk
 
 log = logging.getLogger("dutydesk.telegram")
@@ -74,13 +74,19 @@ async def chat_moved(message: Message, desk: Desk) -> None:
     await desk.chat_moved(translate.CHANNEL, str(message.chat.id), str(message.migrate_to_chat_id))
 
 
-async def commanded(message: Message, desk: Desk, command: str, bot: Bot) -> None:
-    """The desk answers through the outbox (`reply_in_chat`), paced like everything else."""
+async def commanded(message: Message, desk: Desk, command: str, bot: Bot, staff_chat_id: int | None) -> None:
+    """The desk answers through the outbox (`reply_in_chat`), paced like everything else.
+    A staff member's Start opens the private chat their own command menu needs."""
     request = translate.command_request(message, command)
     if request is None:
         await _nobody(bot, message)
         return
     await desk.command(request)
+    if command.split(" ", 1)[0] == "start" and request.private:
+        user = request.sender.identity.partition(":")[2]
+        person = next((p for p in desk.menus(translate.CHANNEL).people if p.user == user), None)
+        if person is not None:
+            await startup.publish_personal_menu(bot, staff_chat_id, person)
 
 
 async def wrote(message: Message, desk: Desk, me: User, bot: Bot) -> None:

@@ -16,48 +16,66 @@ from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    BotCommandScopeChatMember,
     BotCommandScopeDefault,
     ChatMemberAdministrator,
     User,
 )
 
-from bot.commands import menu
+from bot.commands.types import Menu, Menus, PersonMenu
 from bot.config import ConfigError
 
 log = logging.getLogger("dutydesk.telegram")
-
-# The languages the customer menu is published in; other clients see the default (English).
-MENU_LANGUAGES = ("en", "ru", "uk", "pl", "da")
-DEFAULT_MENU_LANGUAGE = "en"
-STAFF_MENU_LANGUAGE = "en"
-
 
 class TelegramSetupError(ConfigError):
     """Telegram is set up differently from what the configuration says; the message names
     the key and the fix."""
 
 
-def _menu(audience: str, language: str) -> list[BotCommand]:
-    return [BotCommand(command=c, description=d) for c, d in menu(audience, language)]
+def _commands(menu: Menu) -> list[BotCommand]:
+    return [BotCommand(command=c, description=d) for c, d in menu]
 
 
-async def publish_menus(bot: Bot, staff_chat_id: int | None) -> None:
-    """Customers see their commands in their language; the staff group sees the staff's.
+async def publish_menus(bot: Bot, staff_chat_id: int | None, menus: Menus) -> None:
+    """Customers see their commands in their language; the staff group the engineers';
+    each engineer, in private and in the staff group, their own — lead commands to leads
+    only (Telegram shows the most specific scope: a chat member's, a chat's, then all
+    private chats', then the default).
 
     A menu is a convenience — every command works typed — so a failure to publish one is
     logged, not a reason to stay down.
     """
     try:
-        await bot.set_my_commands(_menu("customer", DEFAULT_MENU_LANGUAGE), scope=BotCommandScopeDefault())
-        for language in MENU_LANGUAGES:
-            await bot.set_my_commands(
-                _menu("customer", language), scope=BotCommandScopeAllPrivateChats(), language_code=language,
-            )
+        for language, menu in menus.customer.items():
+            if language is None:
+                await bot.set_my_commands(_commands(menu), scope=BotCommandScopeDefault())
+            else:
+                await bot.set_my_commands(_commands(menu), scope=BotCommandScopeAllPrivateChats(),
+                                          language_code=language)
         if staff_chat_id is not None:
-            scope = BotCommandScopeChat(chat_id=staff_chat_id)
-            await bot.set_my_commands(_menu("staff", STAFF_MENU_LANGUAGE), scope=scope)
+            await bot.set_my_commands(_commands(menus.staff_room), scope=BotCommandScopeChat(chat_id=staff_chat_id))
     except TelegramAPIError as exc:
         log.warning("could not publish the command menus (%s); commands still work when typed", exc)
+        return
+    for person in menus.people:
+        await publish_personal_menu(bot, staff_chat_id, person)
+
+
+async def publish_personal_menu(bot: Bot, staff_chat_id: int | None, person: PersonMenu) -> None:
+    """One staff member's menu in their private chat (and a lead's in the staff group).
+    Telegram knows no private chat before they press Start: then it is published again."""
+    try:
+        user = int(person.user)
+        await bot.set_my_commands(_commands(person.commands), scope=BotCommandScopeChat(chat_id=user))
+        if person.lead and staff_chat_id is not None:
+            scope = BotCommandScopeChatMember(chat_id=staff_chat_id, user_id=user)
+            await bot.set_my_commands(_commands(person.commands), scope=scope)
+    except ValueError:
+        log.warning("telegram:%s is not a Telegram user id; no command menu for them", person.user)
+    except TelegramBadRequest as exc:
+        log.info("no command menu for telegram:%s yet (%s): published when they press Start", person.user, exc.message)
+    except TelegramAPIError as exc:
+        log.warning("could not publish the command menu of telegram:%s (%s)", person.user, exc)
 
 
 async def check_staff_group(bot: Bot, me: User, chat_id: int) -> None:

@@ -11,7 +11,6 @@ from bot.commands.core import (
     ALIASES,
     CUSTOMERS,
     REGISTRY,
-    STAFF,
     CommandError,
     Ctx,
     asker_language,
@@ -19,13 +18,14 @@ from bot.commands.core import (
     who_may,
 )
 from bot.commands.texts import say
-from bot.commands.types import CommandRequest, Press, Reply
+from bot.commands.types import CommandRequest, Menu, Menus, PersonMenu, Press, Reply
+from bot.directory import LEAD_ROLES, Role
 from bot.outbound import parse_button_data
 from bot.services import Services
-from bot.texts import language_for
+from bot.texts import CUSTOMER_LANGUAGES, language_for
 from storage.base import DuplicateKey
 
-__all__ = ["CommandRequest", "Press", "Reply", "menu", "press", "run"]
+__all__ = ["CommandRequest", "Menus", "Press", "Reply", "menu", "menus", "press", "run"]
 
 # What each button does, as the command it stands for.
 BUTTON_COMMANDS = {
@@ -90,12 +90,31 @@ async def press(s: Services, pressed: Press) -> Reply:
     return await run(s, CommandRequest(pressed.sender, pressed.conversation, text, key=pressed.key))
 
 
-def menu(audience: str, language: str) -> list[tuple[str, str]]:
-    """(command, description) pairs for a platform's command menu (Telegram setMyCommands)."""
-    roles = CUSTOMERS if audience == "customer" else STAFF
+AUDIENCES = {"customer": CUSTOMERS, "engineer": frozenset({Role.ENGINEER}), "lead": LEAD_ROLES}
+
+
+def menu(audience: str, language: str) -> Menu:
+    """(command, description) pairs for a platform's command menu (Telegram setMyCommands):
+    what a customer, an engineer or a lead may use."""
+    roles = AUDIENCES[audience]
     lang = language_for(language)
-    return [
+    return tuple(
         (spec.name, spec.summary.get(lang) or spec.summary["en"])
         for spec in REGISTRY.values()
         if spec.roles & roles and spec.name != "rate"
-    ]
+    )
+
+
+def menus(s: Services, channel: str) -> Menus:
+    """Every menu `channel` should show: customers', the staff room's (the engineers'
+    commands, in the room's language), and each staff member's own."""
+    people = []
+    for engineer in s.directory.engineers():
+        contact = s.directory.contact(engineer)
+        if contact is None or contact[0] != channel:
+            continue
+        leads = engineer.role in LEAD_ROLES
+        people.append(PersonMenu(contact[1], menu("lead" if leads else "engineer", engineer.reads), leads))
+    customers: dict[str | None, Menu] = {None: menu("customer", s.cfg.desk.default_language)}
+    customers.update({language: menu("customer", language) for language in CUSTOMER_LANGUAGES})
+    return Menus(customers, menu("engineer", s.notifier.room_language), tuple(people))

@@ -146,7 +146,7 @@ def who_may(spec: Spec, lang: str) -> str:
 
 def asker_language(s: Services, req: CommandRequest, engineer: EngineerConfig | None) -> str:
     if engineer is not None:
-        return engineer.languages[0]
+        return engineer.reads
     if req.sender.language:
         return language_for(req.sender.language.split("-")[0].lower())
     org = s.directory.organisation_of(req.sender.identity, req.conversation)

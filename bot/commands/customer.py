@@ -17,6 +17,12 @@ OPEN = tuple(s.value for s in (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, 
          summary={"en": "what this bot does", "ru": "что умеет этот бот", "uk": "що вміє цей бот",
                   "pl": "co robi ten bot", "da": "hvad denne bot gør"})
 async def start(ctx: Ctx) -> str:
+    """Customers learn how to ask; staff (pressing Start opens the private chat their pings
+    need) learn their role and their commands."""
+    if ctx.engineer is not None:
+        tier = ctx.s.cfg.routing.tier_names.get(ctx.engineer.tier, ctx.engineer.tier)
+        return say("start_staff", ctx.lang, name=f", {ctx.engineer.name.split()[0]}", desk=ctx.s.cfg.desk.name,
+                   role=say(f"role_{ctx.engineer.role}", ctx.lang, tier=tier), commands="\n".join(_commands(ctx)))
     name = ctx.req.sender.name.split()[0] if ctx.req.sender.name else ""
     return say("start", ctx.lang, name=f", {name}" if name else "", desk=ctx.s.cfg.desk.name)
 
@@ -25,12 +31,14 @@ async def start(ctx: Ctx) -> str:
          summary={"en": "the commands you can use", "ru": "доступные вам команды", "uk": "доступні вам команди",
                   "pl": "dostępne polecenia", "da": "de kommandoer, du kan bruge"})
 async def help_(ctx: Ctx) -> str:
-    lines = []
-    for spec in REGISTRY.values():
-        if ctx.role in spec.roles:
-            summary = spec.summary.get(texts.language_for(ctx.lang)) or spec.summary["en"]
-            lines.append(f"{spec.usage} — {summary}")
-    return "\n".join(lines)
+    return "\n".join(_commands(ctx))
+
+
+def _commands(ctx: Ctx) -> list[str]:
+    """The asker's commands: usage and what each does, in their language."""
+    lang = texts.language_for(ctx.lang)
+    return [f"{spec.usage} — {spec.summary.get(lang) or spec.summary['en']}"
+            for spec in REGISTRY.values() if ctx.role in spec.roles]
 
 
 @command("status", roles=CUSTOMERS, usage="status", changes=False,

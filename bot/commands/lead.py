@@ -34,10 +34,10 @@ async def reassign(ctx: Ctx) -> str:
         raise CommandError("unknown_engineer", who=ctx.args[0])
     if ticket.status == Status.CLOSED:
         raise CommandError("ticket_closed", ticket=ticket.display_id)
-    reason = ctx.rest(1) or f"reassigned by {ctx.engineer.name if ctx.engineer else ctx.actor}"
+    reason = ctx.rest(1) or texts.why("reassigned_by", name=ctx.engineer.name if ctx.engineer else ctx.actor)
     if ticket.tier != engineer.tier:
         ticket.tier = engineer.tier
-    actions.set_assignee(ctx.s, ctx.work, ticket, engineer.id, ctx.actor, reason)
+    actions.set_assignee(ctx.s, ctx.work, ticket, engineer.id, ctx.actor, [reason])
     return say("reassigned", ctx.lang, ticket=ticket.display_id, name=engineer.name)
 
 
@@ -54,7 +54,7 @@ async def escalate(ctx: Ctx) -> str:
     tier = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in roster.tiers else None
     skills = {s for e in roster.engineers.values() for s in e.skills}
     area = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in skills else None
-    reason = ctx.rest(0) or f"escalated by {ctx.engineer.name if ctx.engineer else ctx.actor}"
+    reason = ctx.rest(0) or texts.why("escalated_by", name=ctx.engineer.name if ctx.engineer else ctx.actor)
     loads = await ctx.s.store.loads()
     try:
         decision = actions.escalate(ctx.s, ctx.work, ticket, ctx.actor, loads, to_tier=tier, area=area, reason=reason)
@@ -64,7 +64,7 @@ async def escalate(ctx: Ctx) -> str:
         engineer = ctx.s.directory.engineer(decision.engineer)
         outcome = engineer.name if engineer else decision.engineer
     else:
-        outcome = f"queued until {texts.when(decision.pickup_at, ctx.tz, ctx.lang)}"
+        outcome = say("queued_until", ctx.lang, due=texts.when(decision.pickup_at, ctx.tz, ctx.lang))
     tier_name = ctx.s.cfg.routing.tier_names.get(decision.tier, decision.tier)
     return say("escalated", ctx.lang, ticket=ticket.display_id, tier=tier_name, outcome=outcome)
 

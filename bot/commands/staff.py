@@ -10,7 +10,6 @@ from bot import actions, texts
 from bot.commands.core import STAFF, CommandError, Ctx, command
 from bot.commands.texts import say
 from bot.domain import Direction, EventType, Message, Status, Ticket, parse_ticket_id
-from bot.notify import STAFF_ROOM_LANGUAGE
 from bot.records import ticket_from_row
 from bot.report import sla_report, summary
 from bot.sla import FIRST_RESPONSE, RESOLUTION
@@ -38,7 +37,8 @@ async def take(ctx: Ctx) -> str:
     assert ctx.engineer is not None
     if ticket.assignee == ctx.engineer.id:
         return say("already_yours", ctx.lang, ticket=ticket.display_id)
-    actions.set_assignee(ctx.s, ctx.work, ticket, ctx.engineer.id, ctx.actor, f"{ctx.engineer.name} took it")
+    actions.set_assignee(ctx.s, ctx.work, ticket, ctx.engineer.id, ctx.actor,
+                         [texts.why("took_it", name=ctx.engineer.name)])
     return say("taken", ctx.lang, ticket=ticket.display_id)
 
 
@@ -62,7 +62,7 @@ async def note(ctx: Ctx) -> str:
     ctx.work.add_message(Message(ticket.id, Direction.NOTE, ctx.actor, text, ctx.now))
     ctx.work.touch(ticket)
     name = ctx.engineer.name if ctx.engineer else ctx.actor
-    mirror = texts.text("note_copy", STAFF_ROOM_LANGUAGE, name=name, text=text)
+    mirror = texts.text("note_copy", ctx.s.notifier.room_language, name=name, text=text)
     ctx.work.send(*ctx.s.notifier.to_rooms(ticket, "mirror", mirror))
     return say("noted", ctx.lang, ticket=ticket.display_id)
 
@@ -88,7 +88,7 @@ async def answer(ctx: Ctx) -> str:
     )
     text = versions[language]
     actions.record_engineer_message(ctx.s, ctx.work, ticket, ctx.engineer.id, text, source=None, relay=True)
-    mirror = texts.text("engineer_copy", STAFF_ROOM_LANGUAGE, name=ctx.engineer.name, text=text)
+    mirror = texts.text("engineer_copy", ctx.s.notifier.room_language, name=ctx.engineer.name, text=text)
     ctx.work.send(*ctx.s.notifier.to_rooms(ticket, "mirror", mirror))
     return say("answered", ctx.lang, ticket=ticket.display_id, name=name, lang=language)
 

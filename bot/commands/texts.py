@@ -1,11 +1,12 @@
 """What the command layer says. Customer texts in every customer language; staff texts in
-English and Russian (engineers read English; Russian for the Moscow line)."""
+every staff language (`bot.texts.STAFF_LANGUAGES`)."""
 
 from __future__ import annotations
 
 from bot.texts import render
 
-COMMAND_TEXTS: dict[str, dict[str, str]] = {
+# What customers may read (and staff too): every one in each customer language.
+COMMAND_CUSTOMER_TEXTS: dict[str, dict[str, str]] = {
     # -- errors ---------------------------------------------------------------------------
     "unknown_command": {
         "en": "Unknown command “{name}”. Send help for the list.",
@@ -49,13 +50,6 @@ COMMAND_TEXTS: dict[str, dict[str, str]] = {
         "pl": "{ticket} nie jest Twoim zgłoszeniem.",
         "da": "{ticket} er ikke din henvendelse.",
     },
-    "escalate_own": {
-        "en": "{ticket} is not yours: an engineer escalates their own tickets, a team lead any. Nothing was changed.",
-        "ru": "{ticket} не на вас: инженер эскалирует свои обращения, руководитель смены — любые. Ничего не изменено.",
-        "uk": "{ticket} не на вас: інженер ескалює свої звернення, керівник зміни — будь-які. Нічого не змінено.",
-        "pl": "{ticket} nie jest Twoje: inżynier eskaluje swoje zgłoszenia, kierownik zmiany — każde. Nic nie zostało zmienione.",
-        "da": "{ticket} er ikke din: en tekniker eskalerer sine egne henvendelser, en teamleder alle. Intet er ændret.",
-    },
     "ticket_closed": {
         "en": "{ticket} is closed.",
         "ru": "Обращение {ticket} закрыто.",
@@ -63,26 +57,6 @@ COMMAND_TEXTS: dict[str, dict[str, str]] = {
         "pl": "Zgłoszenie {ticket} jest zamknięte.",
         "da": "{ticket} er lukket.",
     },
-    "unknown_customer": {
-        "en": "No organisation or customer “{what}”: give an organisation's id or name, a chat identity "
-              "(telegram:12345, slack:U024BE7LH) or a ticket.",
-        "ru": "Нет организации или клиента «{what}»: укажите id или название организации, идентификатор в чате "
-              "(telegram:12345, slack:U024BE7LH) или обращение.",
-    },
-    "history_head": {"en": "{who}: the latest {count} tickets, newest first:",
-                     "ru": "{who}: последние обращения ({count}), сначала новые:"},
-    "templates_list": {"en": "Prepared answers: {names}. Send one with: answer T-1042 NAME",
-                       "ru": "Готовые ответы: {names}. Отправить: answer T-1042 НАЗВАНИЕ"},
-    "unknown_template": {"en": "No prepared answer “{name}”. There are: {names}.",
-                         "ru": "Нет готового ответа «{name}». Есть: {names}."},
-    "answered": {"en": "{ticket}: sent “{name}” to the customer ({lang}).",
-                 "ru": "{ticket}: клиенту отправлен ответ «{name}» ({lang})."},
-    "unknown_engineer": {"en": "No engineer “{who}” in the roster.", "ru": "В графике нет инженера «{who}»."},
-    "bad_time": {
-        "en": "“{text}” is not a time: use 2026-11-25T10:00, 10:00, now or +2h.",
-        "ru": "«{text}» — не время: пишите 2026-11-25T10:00, 10:00, now или +2h.",
-    },
-    "failed": {"en": "Could not do that: {reason}", "ru": "Не получилось: {reason}"},
     "who_leads": {"en": "team leads", "ru": "руководителей смены", "uk": "керівників зміни",
                   "pl": "liderów zespołu", "da": "teamledere"},
     "who_staff": {"en": "engineers", "ru": "инженеров", "uk": "інженерів", "pl": "inżynierów", "da": "teknikere"},
@@ -109,10 +83,8 @@ COMMAND_TEXTS: dict[str, dict[str, str]] = {
         "pl": "Twoje otwarte zgłoszenia:",
         "da": "Dine åbne henvendelser:",
     },
-    "status_line": {
-        "en": "{ticket} · {status} · {priority} · {subject}{next}",
-        "ru": "{ticket} · {status} · {priority} · {subject}{next}",
-    },
+    "status_line": {language: "{ticket} · {status} · {priority} · {subject}{next}"
+                    for language in ("en", "ru", "uk", "pl", "da")},
     "status_next": {
         "en": " — {clock} by {due}",
         "ru": " — {clock} до {due}",
@@ -155,11 +127,49 @@ COMMAND_TEXTS: dict[str, dict[str, str]] = {
         "pl": "Zgłoszenie {ticket} można ocenić po rozwiązaniu.",
         "da": "Du kan vurdere {ticket}, når den er løst.",
     },
-    # -- staff ----------------------------------------------------------------------------------
+}
+
+# What only staff read: every one in each staff language.
+COMMAND_STAFF_TEXTS: dict[str, dict[str, str]] = {
+    "escalate_own": {
+        "en": "{ticket} is not yours: an engineer escalates their own tickets, a team lead any. Nothing was changed.",
+        "ru": "{ticket} не на вас: инженер эскалирует свои обращения, руководитель смены — любые. Ничего не изменено.",
+        "uk": "{ticket} не на вас: інженер ескалює свої звернення, керівник зміни — будь-які. Нічого не змінено.",
+        "pl": "{ticket} nie jest Twoje: inżynier eskaluje swoje zgłoszenia, kierownik zmiany — każde. Nic nie zostało zmienione.",
+        "da": "{ticket} er ikke din: en tekniker eskalerer sine egne henvendelser, en teamleder alle. Intet er ændret.",
+    },
+    "unknown_customer": {
+        "en": "No organisation or customer “{what}”: give an organisation's id or name, a chat identity "
+              "(telegram:12345, slack:U024BE7LH) or a ticket.",
+        "ru": "Нет организации или клиента «{what}»: укажите id или название организации, идентификатор в чате "
+              "(telegram:12345, slack:U024BE7LH) или обращение.",
+    },
+    "history_head": {"en": "{who}: the latest {count} tickets, newest first:",
+                     "ru": "{who}: последние обращения ({count}), сначала новые:"},
+    "templates_list": {"en": "Prepared answers: {names}. Send one with: answer T-1042 NAME",
+                       "ru": "Готовые ответы: {names}. Отправить: answer T-1042 НАЗВАНИЕ"},
+    "unknown_template": {"en": "No prepared answer “{name}”. There are: {names}.",
+                         "ru": "Нет готового ответа «{name}». Есть: {names}."},
+    "answered": {"en": "{ticket}: sent “{name}” to the customer ({lang}).",
+                 "ru": "{ticket}: клиенту отправлен ответ «{name}» ({lang})."},
+    "unknown_engineer": {"en": "No engineer “{who}” in the roster.", "ru": "В графике нет инженера «{who}»."},
+    "bad_time": {
+        "en": "“{text}” is not a time: use 2026-11-25T10:00, 10:00, now or +2h.",
+        "ru": "«{text}» — не время: пишите 2026-11-25T10:00, 10:00, now или +2h.",
+    },
+    "failed": {"en": "Could not do that: {reason}", "ru": "Не получилось: {reason}"},
+    "start_staff": {
+        "en": "Hello{name}! You are on the {desk} roster as {role}. Your pings, reminders and alerts come to this chat; answer customers in each ticket's thread in the staff room. Your commands:\n{commands}",
+        "ru": "Здравствуйте{name}! Вы в графике {desk}: {role}. Уведомления, напоминания и оповещения приходят в этот чат; клиентам отвечайте в ветке обращения в чате поддержки. Ваши команды:\n{commands}",
+    },
+    "role_engineer": {"en": "an engineer ({tier})", "ru": "инженер ({tier})"},
+    "role_lead": {"en": "a team lead", "ru": "руководитель смены"},
+    "role_admin": {"en": "an administrator", "ru": "администратор"},
     "taken": {"en": "{ticket} is yours now.", "ru": "{ticket} теперь на вас."},
     "already_yours": {"en": "{ticket} is already yours.", "ru": "{ticket} уже на вас."},
     "reassigned": {"en": "{ticket} → {name}.", "ru": "{ticket} → {name}."},
     "escalated": {"en": "{ticket} escalated to {tier}: {outcome}.", "ru": "{ticket} эскалировано на {tier}: {outcome}."},
+    "queued_until": {"en": "queued until {due}", "ru": "в очереди до {due}"},
     "priority_set": {"en": "{ticket} is now {priority}.", "ru": "{ticket} теперь {priority}."},
     "priority_same": {"en": "{ticket} is already {priority}.", "ru": "{ticket} уже {priority}."},
     "paused": {"en": "{ticket} waits for the customer; the resolution clock is paused.",
@@ -183,6 +193,9 @@ COMMAND_TEXTS: dict[str, dict[str, str]] = {
     "handover_head": {"en": "Handover from {name} — {count} open:", "ru": "Передача смены от {name} — открыто {count}:"},
     "rated_staff": {"en": "{ticket} rated {rating}/5 by the customer.", "ru": "Клиент оценил {ticket}: {rating}/5."},
 }
+
+
+COMMAND_TEXTS = {**COMMAND_CUSTOMER_TEXTS, **COMMAND_STAFF_TEXTS}
 
 
 def say(key: str, language: str | None, **values: object) -> str:

@@ -37,6 +37,28 @@ class Press:
     key: str | None = None
 
 
+Menu = tuple[tuple[str, str], ...]  # (command, description) pairs, as a platform lists them
+
+
+@dataclass(frozen=True)
+class PersonMenu:
+    """One staff member's own menu: their role's commands in their language."""
+
+    user: str  # their user id on the platform
+    commands: Menu
+    lead: bool
+
+
+@dataclass(frozen=True)
+class Menus:
+    """Every command menu a platform shows: customers' per language (None: the default),
+    the staff room's, and each staff member's, so that lead commands show to leads only."""
+
+    customer: dict[str | None, Menu]
+    staff_room: Menu
+    people: tuple[PersonMenu, ...]
+
+
 @dataclass(frozen=True)
 class Reply:
     """One answer to the asker, in their language. `ok` is False for errors."""
