@@ -11,13 +11,13 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.channel import ChannelBase
+from bot.app.http import HttpServer
 from bot.commands.types import CommandRequest, Press, Reply
-from bot.desk import Desk
-from bot.domain import Attachment, ConversationRef, Inbound, Priority, Sender
-from bot.http import HttpServer
-from bot.intake import Receipt
-from bot.outbound import Audience, DeliveryResult, Lane, Outbound, Pace, Recipient
+from bot.core.desk import Desk
+from bot.core.domain import Attachment, ConversationRef, Inbound, Priority, Sender
+from bot.delivery.channel import ChannelBase
+from bot.delivery.contract import Audience, DeliveryResult, Lane, Outbound, Pace, Recipient
+from bot.flows.customer import Receipt
 
 NAME = "local"
 

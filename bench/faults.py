@@ -12,7 +12,7 @@ staff group over twenty minutes; --unpaced lifts the overall limit too: the wors
 for at-least-once duplicates, as every chat's message is in flight at once. Every customer's --messages messages are
 queued before the first start: customers × messages updates, one burst.
 
-The real process (`python -m bot.cli run`) is started --kills + 1 times. Life k is killed
+The real process (`python -m bot.app.cli run`) is started --kills + 1 times. Life k is killed
 with SIGKILL at a point that alternates between intake and delivery: once k/(kills+1) of
 the updates are confirmed to Telegram, or once 60 more messages reached Telegram since it
 started, whichever the life is for; the last life runs until every update is confirmed and
@@ -47,7 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import load_config
+from bot.app.config import load_config
 from tests.standins.telegram_api import TelegramStandIn
 
 REPO = Path(__file__).resolve().parent.parent
@@ -134,7 +134,7 @@ class Bench:
 
     async def start(self) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "--log-level", "warning", "run", "--config", str(self.config),
+            sys.executable, "-m", "bot.app.cli", "--log-level", "warning", "run", "--config", str(self.config),
             env=self.env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )
 

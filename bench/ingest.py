@@ -54,11 +54,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from adapters.local import LocalChannel  # noqa: E402
-from bot.app import App  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
-from bot.config import Config, load_config  # noqa: E402
-from bot.demo_config import on_local_channel  # noqa: E402
-from bot.domain import ConversationRef, Inbound, Sender  # noqa: E402
+from bot.app.config import Config, load_config  # noqa: E402
+from bot.app.demo_config import on_local_channel  # noqa: E402
+from bot.app.factory import App  # noqa: E402
+from bot.core.clock import ManualClock  # noqa: E402
+from bot.core.domain import ConversationRef, Inbound, Sender  # noqa: E402
 from routing.language import LanguageDetector  # noqa: E402
 from storage.migrations import apply_migrations  # noqa: E402
 
@@ -404,9 +404,9 @@ async def breakdown(handle: Handle, n: int) -> tuple[float, dict[str, float]]:
     watch = Stopwatch()
     watch.wrap_async(s.store, "intake", "store.intake (1 hop: reads)")
     watch.wrap_async(s.store, "commit", "store.commit (1 hop: transaction)")
-    watch.wrap_sync(s.router, "language", "routing: language")
-    watch.wrap_sync(s.router, "priority", "routing: priority")
-    watch.wrap_sync(s.router, "assign", "routing: assignment (roster, queue)")
+    watch.wrap_sync(s.triage, "language", "routing: language")
+    watch.wrap_sync(s.triage, "priority", "routing: priority")
+    watch.wrap_sync(s.triage, "assign", "routing: assignment (roster, queue)")
     watch.wrap_sync(s.sla, "schedule", "SLA deadlines (SlaBook.schedule)")
     watch.wrap_sync(s.sla, "first_response_due", "SLA first_response_due (ack text)")
     messages = [handle.traffic.first(handle.traffic.conversation()) for _ in range(n)]

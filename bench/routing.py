@@ -27,13 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import Config, load_config
-from bot.directory import Directory
-from bot.domain import ClockState, ConversationRef, Status, Ticket
-from bot.explain import build_explainer, run_jsonl
-from bot.intake import kind_of
-from bot.router import Router
-from bot.sla import SlaBook, build_calendars
+from bot.app.config import Config, load_config
+from bot.app.explain import build_explainer, run_jsonl
+from bot.core.directory import Directory
+from bot.core.domain import ClockState, ConversationRef, Status, Ticket
+from bot.core.triage import Triage
+from bot.flows.customer import kind_of
+from bot.sla.clocks import SlaBook, build_calendars
 from routing.language import LanguageDetector
 
 TEXTS = (
@@ -77,13 +77,13 @@ def messages(cfg: Config, count: int, start: datetime, span: timedelta, rnd: ran
 
 
 class Pipeline:
-    """What bot.intake._open_ticket asks of routing for a new ticket, minus the storage."""
+    """What bot.flows.customer._open_ticket asks of routing for a new ticket, minus the storage."""
 
     def __init__(self, cfg: Config, detector: LanguageDetector) -> None:
         self.cfg = cfg
         self.directory = Directory(cfg, frozenset())
         self.sla = SlaBook(cfg, build_calendars(cfg))
-        self.router = Router(cfg, self.directory, self.sla, detector)
+        self.triage = Triage(cfg, self.directory, self.sla, detector)
 
     def route(self, msg: Message) -> tuple[int, int, int, int]:
         """Route one message; nanoseconds spent on language, priority, assignment, and the
@@ -94,9 +94,9 @@ class Pipeline:
         conversation = ConversationRef(channel, user)
         org = self.directory.organisation_of(msg.sender or "", conversation)
         plan = org.plan if org else self.cfg.desk.default_plan
-        language = self.router.language(msg.text, platform=None, org=org)
+        language = self.triage.language(msg.text, platform=None, org=org)
         t1 = time.perf_counter_ns()
-        priority = self.router.priority(msg.text, chosen=None, plan=plan)
+        priority = self.triage.priority(msg.text, chosen=None, plan=plan)
         t2 = time.perf_counter_ns()
         ticket = Ticket(
             id=1, status=Status.NEW, priority=priority.priority, priority_reason=priority.reason,
@@ -105,7 +105,7 @@ class Pipeline:
             customer_tz=org.timezone if org else self.cfg.desk.timezone, conversation=conversation,
             created_at=msg.at, updated_at=msg.at, clock=ClockState(running_since=msg.at),
         )
-        self.router.assign(ticket, msg.loads, msg.at)
+        self.triage.assign(ticket, msg.loads, msg.at)
         t3 = time.perf_counter_ns()
         return t1 - t0, t2 - t1, t3 - t2, time.thread_time_ns() - c0
 

@@ -98,10 +98,10 @@ def pct(values: list[float], q: float) -> float:
 
 def build_database(db: Path, tickets: int, seed: int = 1) -> dict[str, Any]:
     """Open tickets with their real SLA deadlines, written by direct SQL into the real schema."""
-    from bot.config import load_config
-    from bot.domain import ClockState, ConversationRef, Kind, Status, Ticket
-    from bot.records import ticket_to_row
-    from bot.sla import SlaBook, build_calendars
+    from bot.app.config import load_config
+    from bot.core.domain import ClockState, ConversationRef, Kind, Status, Ticket
+    from bot.core.records import ticket_to_row
+    from bot.sla.clocks import SlaBook, build_calendars
     from routing.priority import Priority
     from storage import sqlite as store_sql
     from storage.sqlite import SqliteStore
@@ -226,10 +226,10 @@ def empty_database(db: Path) -> None:
 
 async def _open_app(db: Path) -> tuple[Any, Any, Any, dict[str, float]]:
     from adapters.local import LocalChannel
-    from bot.app import App
-    from bot.clock import SystemClock
-    from bot.config import load_config
-    from bot.demo_config import on_local_channel
+    from bot.app.config import load_config
+    from bot.app.demo_config import on_local_channel
+    from bot.app.factory import App
+    from bot.core.clock import SystemClock
     from routing.language import LanguageDetector
 
     cfg = on_local_channel(load_config(EXAMPLE), f"sqlite:///{db}")

@@ -26,10 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.telegram import TelegramChannel
-from bot.app import App
-from bot.config import Config, StorageConfig, TelegramConfig, load_config
-from bot.outbound import Audience, Outbound, Recipient
-from bot.records import outbound_to_row
+from bot.app.config import Config, StorageConfig, TelegramConfig, load_config
+from bot.app.factory import App
+from bot.core.records import outbound_to_row
+from bot.delivery.contract import Audience, Outbound, Recipient
 from storage.base import ChangeSet
 from tests.standins.telegram_api import RateLimits, TelegramStandIn
 

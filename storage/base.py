@@ -1,7 +1,7 @@
 """What every storage backend offers the desk: units of work in, rows out.
 
 Storage knows tables and rows, not tickets: the desk maps its domain values to rows
-(`bot/records.py`), so a backend is only SQL, and SQLite and PostgreSQL share the mapping.
+(`bot/core/records.py`), so a backend is only SQL, and SQLite and PostgreSQL share the mapping.
 A row is a dict keyed by column name, holding Python values (aware UTC datetimes, ints,
 strings, and lists/dicts for JSON columns); each backend encodes them its own way.
 """

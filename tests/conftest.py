@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.local import LocalChannel
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import Config, load_config
-from bot.demo_config import on_local_channel
-from bot.desk import Desk as DeskApi
-from bot.domain import Direction, EventType, Ticket
-from bot.records import ticket_from_row
+from bot.app.config import Config, load_config
+from bot.app.demo_config import on_local_channel
+from bot.app.factory import App
+from bot.core.clock import ManualClock
+from bot.core.desk import Desk as DeskApi
+from bot.core.domain import Direction, EventType, Ticket
+from bot.core.records import ticket_from_row
 from routing.language import LanguageDetector
 from storage import Row, Store, TicketQuery
 

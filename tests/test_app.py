@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.app import App, build_adapters
-from bot.cli import main
-from bot.config import ConfigError, parse_config
+from bot.app.cli import main
+from bot.app.config import ConfigError, parse_config
+from bot.app.factory import App, build_adapters
 
 
 async def _hook(_: web.Request) -> web.Response:

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.config import load_config
-from bot.router import build_roster
-from bot.sla import SlaBook, build_calendars
+from bot.app.config import load_config
+from bot.core.triage import build_roster
+from bot.sla.clocks import SlaBook, build_calendars
 from routing.assign import Assignment, AssignmentPolicy, Load, Queued, TicketFacts
 from routing.calendar import WeeklyHours
 from routing.priority import Priority
@@ -409,7 +409,7 @@ def test_escalation_at_night_waits_for_the_day_and_alerts() -> None:
 
 def test_excluded_engineer_is_not_the_pickup_on_escalation() -> None:
     # A lead escalates an EE finance ticket of Elena's to "ee finance" again, for someone else
-    # (Router.escalate excludes the assignee). Nobody else in EE knows finance, so the ticket
+    # (Triage.escalate excludes the assignee). Nobody else in EE knows finance, so the ticket
     # must queue for someone else or the horizon — not "Elena comes on duty" a second from now.
     at_ee = facts("ru", P1, "premium", tier="ee")
     decision = POLICY.escalate(at_ee, {}, TUE_11, to_tier="ee", area="finance", exclude={"elena"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain import Attachment
+from bot.core.domain import Attachment
 
 from .conftest import Desk
 

@@ -7,10 +7,10 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from bot.app.config import Config
 from bot.commands.core import CUSTOMERS, LEADS, REGISTRY
-from bot.config import Config
-from bot.domain import EventType, Priority, Status
-from bot.outbound import Audience, Button
+from bot.core.domain import EventType, Priority, Status
+from bot.delivery.contract import Audience, Button
 
 from .conftest import Desk
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, check_secrets, load_config, parse_config
-from bot.router import build_roster
-from bot.sla import build_calendars
+from bot.app.config import ConfigError, check_secrets, load_config, parse_config
+from bot.core.triage import build_roster
+from bot.sla.clocks import build_calendars
 
 from .conftest import EXAMPLE
 
@@ -97,8 +97,8 @@ async def test_desk_on_a_minimal_config(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     from adapters.local import LocalChannel
-    from bot.app import App
-    from bot.clock import ManualClock
+    from bot.app.factory import App
+    from bot.core.clock import ManualClock
 
     cfg = parse_config({"local": {"enabled": True}, "storage": {"url": f"sqlite:///{tmp_path / 'm.db'}"}})
     local = LocalChannel()
@@ -133,7 +133,7 @@ def test_revealed_secrets_are_blanked_out_of_every_log_line() -> None:
     import io
     import logging
 
-    from bot.redact import redact_logs
+    from bot.app.redact import redact_logs
 
     cfg = parse_config({"slack": {"enabled": True}})
     token = cfg.slack.bot_token.reveal({"SLACK_BOT_TOKEN": "xoxb-1234-secret-value"})
@@ -160,7 +160,7 @@ def test_revealed_secrets_are_blanked_out_of_every_log_line() -> None:
 def test_check_config_warns_about_a_secret_written_in_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from bot.cli import main
+    from bot.app.cli import main
 
     config = tmp_path / "config.toml"
     config.write_text(f'[telegram]\nenabled = true\ntoken = "{SECRET_TOKEN}"\n', encoding="utf-8")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, ConfigError, parse_config
-from bot.domain import EventType
+from bot.app.config import Config, ConfigError, parse_config
+from bot.core.domain import EventType
 from routing.language import LanguageDetector
 
 from .conftest import MSK, open_desk

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot import backoff
-from bot.config import Config, DeliveryConfig
-from bot.outbound import DeliveryResult, Outbound
+from bot.app.config import Config, DeliveryConfig
+from bot.core import backoff
+from bot.delivery.contract import DeliveryResult, Outbound
 from routing.language import LanguageDetector
 from storage.base import Booking
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.domain import EventType, Priority, Status
-from bot.outbound import Audience
+from bot.core.domain import EventType, Priority, Status
+from bot.delivery.contract import Audience
 
 from .conftest import Desk
 

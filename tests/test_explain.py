@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import Config
-from bot.explain import Explainer, build_explainer, dumps, parse_at, parse_sender, run_jsonl
+from bot.app.config import Config
+from bot.app.explain import Explainer, build_explainer, dumps, parse_at, parse_sender, run_jsonl
 from routing.language import LanguageDetector
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.domain import ConversationRef, Inbound, Sender
+from bot.core.domain import ConversationRef, Inbound, Sender
 
 from .conftest import Desk
 
@@ -45,14 +45,14 @@ async def test_least_loaded_holds_within_a_batch(desk: Desk) -> None:
 
 
 async def test_one_bad_message_does_not_hold_back_the_others(desk: Desk) -> None:
-    original = desk.desk.services.router.priority
+    original = desk.desk.services.triage.priority
 
     def flaky(text: str, **kwargs: object):  # type: ignore[no-untyped-def]
         if "boom" in text:
             raise RuntimeError("a bug met this message")
         return original(text, **kwargs)  # type: ignore[arg-type]
 
-    desk.desk.services.router.priority = flaky  # type: ignore[method-assign]
+    desk.desk.services.triage.priority = flaky  # type: ignore[method-assign]
     burst = [_msg(desk, "200001", "Первый вопрос", "x1"), _msg(desk, "200004", "boom", "x2"),
              _msg(desk, "424242", "Third question", "x3")]
     results = await asyncio.gather(*(desk.desk.receive(m) for m in burst), return_exceptions=True)

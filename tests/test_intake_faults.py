@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
-from bot.config import Config
-from bot.desk import Desk
-from bot.domain import Inbound
-from bot.intake import Receipt
+from bot.app import cli
+from bot.app.config import Config
+from bot.core.desk import Desk
+from bot.core.domain import Inbound
+from bot.flows.customer import Receipt
 from routing.language import LanguageDetector
 from tests.standins.slack_api import SlackStandIn
 

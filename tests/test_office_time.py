@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import Config, EngineerConfig, OrganisationConfig, ShiftConfig
-from bot.domain import EventType
+from bot.app.config import Config, EngineerConfig, OrganisationConfig, ShiftConfig
+from bot.core.domain import EventType
 from routing.language import LanguageDetector
 
 from .conftest import Desk, open_desk

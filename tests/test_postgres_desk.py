@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from adapters.local import LocalChannel
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import Config, DeliveryConfig
-from bot.demo_config import on_local_channel
-from bot.domain import EventType, Status
-from bot.outbound import Audience
+from bot.app.config import Config, DeliveryConfig
+from bot.app.demo_config import on_local_channel
+from bot.app.factory import App
+from bot.core.clock import ManualClock
+from bot.core.domain import EventType, Status
+from bot.delivery.contract import Audience
 from routing.language import LanguageDetector
 
 from .conftest import TUESDAY_11, Desk

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import load_config
-from bot.router import build_priority_detector
+from bot.app.config import load_config
+from bot.core.triage import build_priority_detector
 from routing.priority import Priority, PriorityDetector, PriorityRule, default_rules, normalise
 from tests.conftest import EXAMPLE
 

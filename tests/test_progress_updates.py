@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from bot.config import Config
+from bot.app.config import Config
 from routing.language import LanguageDetector
 
 from .conftest import MSK, open_desk

@@ -103,13 +103,13 @@ async def test_dutydesk_run_serves_both_messengers_and_stops_on_sigterm(
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "SLACK_BOT_TOKEN": "xoxb-test",
            "SLACK_SIGNING_SECRET": "secret"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "--log-level", "debug", "run", "--config", str(config), env=env,
+        sys.executable, "-m", "bot.app.cli", "--log-level", "debug", "run", "--config", str(config), env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     try:
         await tg.wait_for(lambda t: bool(t.commands_for()), timeout=60)  # started: menus published
         second = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env,
+            sys.executable, "-m", "bot.app.cli", "run", "--config", str(config), env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
         refused = (await asyncio.wait_for(second.communicate(), timeout=60))[0].decode(errors="replace")
@@ -169,7 +169,7 @@ def _schema(db: Path) -> tuple[int, list[str]]:
 async def test_a_second_run_through_a_symlink_or_a_hard_link_is_refused_before_it_migrates(tmp_path: Path) -> None:
     db = tmp_path / "desk.db"
     first = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", "--config", str(_local_config(tmp_path / "a.toml", db, _free_port())),
+        sys.executable, "-m", "bot.app.cli", "run", "--config", str(_local_config(tmp_path / "a.toml", db, _free_port())),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     try:
@@ -187,7 +187,7 @@ async def test_a_second_run_through_a_symlink_or_a_hard_link_is_refused_before_i
         for link in (symlink, hardlink):
             config = _local_config(tmp_path / f"{link.stem}.toml", link, _free_port())
             second = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "run", "--config", str(config),
+                sys.executable, "-m", "bot.app.cli", "run", "--config", str(config),
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             )
             said = (await asyncio.wait_for(second.communicate(), timeout=60))[0].decode(errors="replace")

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.clock import SystemClock
-from bot.scheduler import SlaScheduler
+from bot.core.clock import SystemClock
+from bot.sla.scheduler import SlaScheduler
 
 from .conftest import Desk
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import CalendarConfig, Config, PlanConfig
-from bot.domain import EventType, Priority
+from bot.app.config import CalendarConfig, Config, PlanConfig
+from bot.core.domain import EventType, Priority
 from routing.language import LanguageDetector
 
 from .conftest import MSK, TUESDAY_11, Desk, open_desk

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from adapters.local import LocalChannel
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.demo_config import on_local_channel
-from bot.domain import EventType
-from bot.report import as_csv, as_table, sla_report
+from bot.app.config import Config
+from bot.app.demo_config import on_local_channel
+from bot.app.factory import App
+from bot.core.clock import ManualClock
+from bot.core.domain import EventType
+from bot.sla.report import as_csv, as_table, sla_report
 from routing.language import LanguageDetector
 
 from .conftest import MSK, TUESDAY_11, Desk, open_desk
@@ -189,8 +189,8 @@ async def test_report_labels_wall_clock_times_and_adds_the_working_time_counted(
 def test_a_ticket_stored_before_sla_records_goes_on_from_its_clock_state(example_config: Config) -> None:
     """Rows from before the sla column read as a legacy record: the resolution clock goes on
     from when it last started, with the time it had banked; the first response from the request."""
-    from bot.records import ticket_from_row, ticket_to_row
-    from bot.sla import SlaBook, build_calendars
+    from bot.core.records import ticket_from_row, ticket_to_row
+    from bot.sla.clocks import SlaBook, build_calendars
 
     book = SlaBook(example_config, build_calendars(example_config))
     started = TUESDAY_11 + timedelta(hours=2)
@@ -207,7 +207,7 @@ def test_a_ticket_stored_before_sla_records_goes_on_from_its_clock_state(example
 
 
 def _premium_ticket(started: datetime):  # type: ignore[no-untyped-def]
-    from bot.domain import ClockState, ConversationRef, Kind, Priority, Status, Ticket
+    from bot.core.domain import ClockState, ConversationRef, Kind, Priority, Status, Ticket
 
     return Ticket(
         id=7, status=Status.IN_PROGRESS, priority=Priority.P3, priority_reason="", kind=Kind.QUESTION,

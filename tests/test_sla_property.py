@@ -26,12 +26,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.local import LocalChannel
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import parse_config
-from bot.domain import EventType, Priority
-from bot.records import ticket_from_row
-from bot.report import as_csv, sla_report
+from bot.app.config import parse_config
+from bot.app.factory import App
+from bot.core.clock import ManualClock
+from bot.core.domain import EventType, Priority
+from bot.core.records import ticket_from_row
+from bot.sla.report import as_csv, sla_report
 from routing.language import LanguageDetector
 
 MINUTE = timedelta(minutes=1)

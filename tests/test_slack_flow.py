@@ -19,12 +19,12 @@ import aiohttp
 import pytest
 
 from adapters.slack import SlackChannel
-from bot.app import App
-from bot.clock import ManualClock
-from bot.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, SlackConfig, StorageConfig
-from bot.desk import Desk
-from bot.domain import Direction
-from bot.outbound import Adapter
+from bot.app.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, SlackConfig, StorageConfig
+from bot.app.factory import App
+from bot.core.clock import ManualClock
+from bot.core.desk import Desk
+from bot.core.domain import Direction
+from bot.delivery.contract import Adapter
 from routing.language import LanguageDetector
 from tests.standins.slack_api import Message, RateLimit, SlackStandIn, sign, slack_escape
 

@@ -11,7 +11,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.send import SlackSender
-from bot.outbound import Audience, Button, DeliveryResult, Outbound, Recipient, RetryLater, SourceRef, Undeliverable
+from bot.delivery.contract import (
+    Audience,
+    Button,
+    DeliveryResult,
+    Outbound,
+    Recipient,
+    RetryLater,
+    SourceRef,
+    Undeliverable,
+)
 from tests.standins.slack_api import ManualClock, RateLimit, SlackStandIn
 
 TRIAGE = "C0TRIAGE01"

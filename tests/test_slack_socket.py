@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config
+from bot.app.config import Config
 from routing.language import LanguageDetector
 from tests.standins.slack_api import SlackStandIn
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from adapters.telegram import TelegramChannel
-from bot.config import Config, TelegramConfig
-from bot.domain import Direction
+from bot.app.config import Config, TelegramConfig
+from bot.core.domain import Direction
 from routing.language import LanguageDetector
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.telegram_api import RateLimits, TelegramStandIn

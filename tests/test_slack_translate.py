@@ -10,8 +10,8 @@ import pytest
 from adapters.slack import translate
 from adapters.slack.blocks import PART_LIMIT, action_id, mrkdwn_parts, with_buttons
 from adapters.slack.translate import Workspace
-from bot.domain import Attachment, ConversationRef, Sender
-from bot.outbound import Button
+from bot.core.domain import Attachment, ConversationRef, Sender
+from bot.delivery.contract import Button
 
 AT = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 WHERE = Workspace(triage_channel="C0TRIAGE01", bot_user_id="UBOT")

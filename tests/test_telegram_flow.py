@@ -23,13 +23,13 @@ import pytest
 
 from adapters.telegram import TelegramChannel
 from adapters.telegram.startup import TelegramSetupError
-from bot.app import App
-from bot.clock import ManualClock
+from bot.app.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, StorageConfig, TelegramConfig
+from bot.app.factory import App
 from bot.commands import menu
 from bot.commands.types import CommandRequest, Press, Reply
-from bot.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, StorageConfig, TelegramConfig
-from bot.domain import Direction, EventType, Priority, Status
-from bot.intake import Receipt
+from bot.core.clock import ManualClock
+from bot.core.domain import Direction, EventType, Priority, Status
+from bot.flows.customer import Receipt
 from routing.language import LanguageDetector
 from tests.standins.telegram_api import RateLimits, SentRecord, TelegramStandIn
 

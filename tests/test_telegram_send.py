@@ -14,8 +14,8 @@ from aiogram.exceptions import TelegramServerError
 
 from adapters.telegram import TelegramChannel
 from adapters.telegram.send import TelegramSender, keyboard
-from bot.config import TelegramConfig
-from bot.outbound import (
+from bot.app.config import TelegramConfig
+from bot.delivery.contract import (
     Audience,
     Button,
     ChatMoved,

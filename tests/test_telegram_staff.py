@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.config import Config
 from bot.commands import menu
-from bot.config import Config
 from routing.language import LanguageDetector
 from tests.standins.telegram_api import TelegramStandIn
 

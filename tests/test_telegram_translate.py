@@ -9,7 +9,7 @@ import pytest
 from aiogram.types import CallbackQuery, Message
 
 from adapters.telegram import translate
-from bot.domain import ConversationRef
+from bot.core.domain import ConversationRef
 
 AT = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 IVAN = {"id": 200001, "is_bot": False, "first_name": "Ivan", "last_name": "Petrov", "language_code": "ru"}

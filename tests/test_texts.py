@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot import texts
+from bot.app.config import Config, ConfigError, parse_config
 from bot.commands import REGISTRY
 from bot.commands.core import CUSTOMERS
 from bot.commands.texts import COMMAND_CUSTOMER_TEXTS, COMMAND_STAFF_TEXTS
-from bot.config import Config, ConfigError, parse_config
+from bot.i18n import texts
 from routing.reasons import PHRASES, Lang, reason
 
 from .conftest import Desk

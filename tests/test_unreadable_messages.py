@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.intake import HINT_EVERY, is_blank
+from bot.app.config import Config
+from bot.core.clock import ManualClock
+from bot.flows.customer import HINT_EVERY, is_blank
+from bot.i18n import texts
 from routing.language import LanguageDetector
 from tests.standins.slack_api import SlackStandIn
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.outbound import Button
-from bot.render import split_text
+from bot.delivery.contract import Button
+from bot.delivery.render import split_text
 
 # Slack truncates `text` at 40,000 characters and a section block takes 3,000. Parts are cut
 # at the section limit so any part can carry the buttons, and measured after escaping.

@@ -15,11 +15,11 @@ from adapters.slack.listeners import Listeners
 from adapters.slack.profiles import Profiles
 from adapters.slack.send import SlackSender
 from adapters.slack.translate import CHANNEL, Workspace
-from bot.channel import ChannelBase
-from bot.config import SlackConfig
-from bot.desk import Desk
-from bot.http import HttpServer
-from bot.outbound import DeliveryResult, Lane, Outbound, Pace, Recipient
+from bot.app.config import SlackConfig
+from bot.app.http import HttpServer
+from bot.core.desk import Desk
+from bot.delivery.channel import ChannelBase
+from bot.delivery.contract import DeliveryResult, Lane, Outbound, Pace, Recipient
 
 log = logging.getLogger("dutydesk.slack")
 

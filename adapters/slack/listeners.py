@@ -4,13 +4,13 @@ The listeners only translate; every decision — which ticket, who may do what, 
 answer — is the desk's. The Bolt app runs with `process_before_response=True`, so Slack
 gets its acknowledgement when a listener has returned, i.e. after the desk committed.
 
-Each listener takes its request through the channel's guard (bot/deadletters.py): a few
+Each listener takes its request through the channel's guard (bot/flows/deadletters.py): a few
 quick attempts — Slack wants its answer within three seconds, and retries only three
 times — then the raw request is set aside and Slack gets its 200 all the same, so no
 message is lost to a request that fails every time. Only when even that cannot be written
 does the listener fail (HTTP 500, or no Socket Mode ack) and Slack deliver it again; the
 desk de-duplicates redeliveries by channel and ts (messages), trigger id (commands) and
-action ts (buttons). Every request body is scrubbed of lone surrogates (bot/sanitize.py)
+action ts (buttons). Every request body is scrubbed of lone surrogates (bot/core/sanitize.py)
 before a listener reads it.
 """
 
@@ -33,8 +33,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import translate
 from adapters.slack.blocks import ACTION_PREFIX, ephemeral, escape
 from adapters.slack.profiles import Profiles
-from bot.desk import Desk
-from bot.sanitize import scrub
+from bot.core.desk import Desk
+from bot.core.sanitize import scrub
 
 log = logging.getLogger("dutydesk.slack")
 

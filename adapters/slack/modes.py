@@ -24,7 +24,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.http import HttpServer
+from bot.app.http import HttpServer
 
 log = logging.getLogger("dutydesk.slack")
 

@@ -17,8 +17,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.translate import sender_of
-from bot.domain import Sender
-from bot.sanitize import scrub
+from bot.core.domain import Sender
+from bot.core.sanitize import scrub
 
 log = logging.getLogger("dutydesk.slack")
 

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import mrkdwn_parts, with_buttons
-from bot.outbound import Audience, DeliveryResult, Outbound, Pace, RetryLater, Undeliverable, no_pace
+from bot.delivery.contract import Audience, DeliveryResult, Outbound, Pace, RetryLater, Undeliverable, no_pace
 
 log = logging.getLogger("dutydesk.slack.send")
 

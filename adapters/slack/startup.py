@@ -9,7 +9,7 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import ConfigError
+from bot.app.config import ConfigError
 
 
 class SlackSetupError(ConfigError):

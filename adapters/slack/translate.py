@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.commands.types import CommandRequest, Press
-from bot.domain import Attachment, ConversationRef, Edited, Inbound, Sender
-from bot.intake import is_blank
+from bot.core.domain import Attachment, ConversationRef, Edited, Inbound, Sender
+from bot.flows.customer import is_blank
 
 CHANNEL = "slack"
 

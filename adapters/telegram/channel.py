@@ -14,16 +14,16 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from adapters.telegram import startup
 from adapters.telegram.handlers import build_router
-from adapters.telegram.intake import ALLOWED_UPDATES, Polling, Updates, webhook_handler
 from adapters.telegram.send import TelegramSender
 from adapters.telegram.translate import CHANNEL
-from bot.backoff import Backoff
-from bot.channel import ChannelBase
-from bot.config import TelegramConfig
-from bot.desk import Desk
-from bot.http import HttpServer
-from bot.outbound import DeliveryResult, Lane, Outbound, Pace, Recipient
-from bot.sanitize import scrubbed_loads
+from adapters.telegram.updates import ALLOWED_UPDATES, Polling, Updates, webhook_handler
+from bot.app.config import TelegramConfig
+from bot.app.http import HttpServer
+from bot.core.backoff import Backoff
+from bot.core.desk import Desk
+from bot.core.sanitize import scrubbed_loads
+from bot.delivery.channel import ChannelBase
+from bot.delivery.contract import DeliveryResult, Lane, Outbound, Pace, Recipient
 
 log = logging.getLogger("dutydesk.telegram")
 

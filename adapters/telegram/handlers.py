@@ -17,7 +17,7 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, ReplyParameters, User
 
 from adapters.telegram import startup, translate
-from bot.desk import Desk
+from bot.core.desk import Desk
 
 log = logging.getLogger("dutydesk.telegram")
 

@@ -20,7 +20,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 
 from adapters.telegram.translate import CHANNEL
-from bot.outbound import (
+from bot.delivery.contract import (
     Audience,
     Button,
     ChatMoved,
@@ -32,7 +32,7 @@ from bot.outbound import (
     Undeliverable,
     no_pace,
 )
-from bot.render import split_text
+from bot.delivery.render import split_text
 
 log = logging.getLogger("dutydesk.telegram.send")
 

@@ -22,8 +22,8 @@ from aiogram.types import (
     User,
 )
 
+from bot.app.config import ConfigError
 from bot.commands.types import Menu, Menus, PersonMenu
-from bot.config import ConfigError
 
 log = logging.getLogger("dutydesk.telegram")
 

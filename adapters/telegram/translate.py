@@ -12,8 +12,8 @@ from datetime import datetime
 from aiogram.types import CallbackQuery, Message, User
 
 from bot.commands.types import CommandRequest, Press
-from bot.domain import Attachment, ConversationRef, Edited, Inbound, Sender
-from bot.intake import is_blank
+from bot.core.domain import Attachment, ConversationRef, Edited, Inbound, Sender
+from bot.flows.customer import is_blank
 
 CHANNEL = "telegram"
 

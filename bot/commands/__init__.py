@@ -19,10 +19,10 @@ from bot.commands.core import (
 )
 from bot.commands.texts import say
 from bot.commands.types import CommandRequest, Menu, Menus, PersonMenu, Press, Reply
-from bot.directory import LEAD_ROLES, Role
-from bot.outbound import parse_button_data
-from bot.services import Services
-from bot.texts import CUSTOMER_LANGUAGES, language_for
+from bot.core.directory import LEAD_ROLES, Role
+from bot.core.services import Services
+from bot.delivery.contract import parse_button_data
+from bot.i18n.texts import CUSTOMER_LANGUAGES, language_for
 from storage.base import DuplicateKey
 
 __all__ = ["CommandRequest", "Menus", "Press", "Reply", "menu", "menus", "press", "run"]

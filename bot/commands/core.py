@@ -12,16 +12,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.app.config import EngineerConfig
 from bot.commands.texts import say
 from bot.commands.types import CommandRequest
-from bot.config import EngineerConfig
-from bot.directory import LEAD_ROLES, STAFF_ROLES, Role
-from bot.domain import Ticket, parse_ticket_id
-from bot.outbound import Audience, Outbound, Recipient
-from bot.records import override_from_row, ticket_from_row
-from bot.services import Services
-from bot.texts import language_for
-from bot.work import Work
+from bot.core.directory import LEAD_ROLES, STAFF_ROLES, Role
+from bot.core.domain import Ticket, parse_ticket_id
+from bot.core.records import override_from_row, ticket_from_row
+from bot.core.services import Services
+from bot.core.work import Work
+from bot.delivery.contract import Audience, Outbound, Recipient
+from bot.i18n.texts import language_for
 
 CUSTOMERS = frozenset({Role.CUSTOMER, Role.UNKNOWN})
 STAFF = STAFF_ROLES
@@ -53,7 +53,7 @@ class Ctx:
 
     async def reload_overrides(self) -> None:
         rows = await self.s.store.overrides(self.now)
-        self.s.router.set_overrides(override_from_row(r) for r in rows)
+        self.s.triage.set_overrides(override_from_row(r) for r in rows)
 
     @property
     def now(self) -> datetime:

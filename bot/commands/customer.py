@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bot import actions, texts
 from bot.commands.core import CUSTOMERS, EVERYONE, LEADS, REGISTRY, CommandError, Ctx, command
 from bot.commands.texts import say
-from bot.domain import EventType, Status, Ticket
-from bot.records import ticket_from_row
-from bot.sla import FIRST_RESPONSE, RESOLUTION
+from bot.core.domain import EventType, Status, Ticket
+from bot.core.records import ticket_from_row
+from bot.flows import actions
+from bot.i18n import texts
+from bot.sla.clocks import FIRST_RESPONSE, RESOLUTION
 from storage.base import TicketQuery
 
 OPEN = tuple(s.value for s in (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER))

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import actions, texts
 from bot.commands.core import LEADS, STAFF, CommandError, Ctx, command
 from bot.commands.texts import say
-from bot.domain import Priority, Status
-from bot.records import override_to_row
+from bot.core.domain import Priority, Status
+from bot.core.records import override_to_row
+from bot.flows import actions
+from bot.i18n import texts
 from routing.assign import Assignment
 from routing.durations import parse_duration
 from routing.roster import Override
@@ -50,7 +51,7 @@ async def escalate(ctx: Ctx) -> str:
         raise CommandError("ticket_closed", ticket=ticket.display_id)
     if ctx.role not in LEADS and (ctx.engineer is None or ticket.assignee != ctx.engineer.id):
         raise CommandError("escalate_own", ticket=ticket.display_id)
-    roster = ctx.s.router.roster
+    roster = ctx.s.triage.roster
     tier = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in roster.tiers else None
     skills = {s for e in roster.engineers.values() for s in e.skills}
     area = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in skills else None

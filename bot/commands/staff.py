@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import actions, texts
 from bot.commands.core import STAFF, CommandError, Ctx, command
 from bot.commands.texts import say
-from bot.domain import Direction, EventType, Message, Status, Ticket, parse_ticket_id
-from bot.records import ticket_from_row
-from bot.report import sla_report, summary
-from bot.sla import FIRST_RESPONSE, RESOLUTION
+from bot.core.domain import Direction, EventType, Message, Status, Ticket, parse_ticket_id
+from bot.core.records import ticket_from_row
+from bot.flows import actions
+from bot.i18n import texts
+from bot.sla.clocks import FIRST_RESPONSE, RESOLUTION
+from bot.sla.report import sla_report, summary
 from routing.assign import language_name
 from routing.durations import parse_duration
 from storage.base import TicketQuery
@@ -203,7 +204,7 @@ async def history(ctx: Ctx) -> str:
 @command("oncall", roles=STAFF, usage="oncall [language|tier]", changes=False,
          summary=_staff_summary("who is on duty now and next", "кто на смене сейчас и далее"))
 async def oncall(ctx: Ctx) -> str:
-    roster = ctx.s.router.roster
+    roster = ctx.s.triage.roster
     language = tier = None
     if ctx.args:
         key = ctx.args[0].lower()

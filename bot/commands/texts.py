@@ -1,9 +1,9 @@
 """What the command layer says. Customer texts in every customer language; staff texts in
-every staff language (`bot.texts.STAFF_LANGUAGES`)."""
+every staff language (`bot.i18n.texts.STAFF_LANGUAGES`)."""
 
 from __future__ import annotations
 
-from bot.texts import render
+from bot.i18n.texts import render
 
 # What customers may read (and staff too): every one in each customer language.
 COMMAND_CUSTOMER_TEXTS: dict[str, dict[str, str]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain import ConversationRef, Sender
+from bot.core.domain import ConversationRef, Sender
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The application around the desk: config, composition root, HTTP server, CLI, demo, explain."""

@@ -1,0 +1,1 @@
+"""Getting messages out: the channel contract, the outbox dispatcher, pacing, text splitting."""

@@ -1,0 +1,1 @@
+"""What happens to tickets: a customer's message, an engineer's, actions, notifications, set-aside updates."""
