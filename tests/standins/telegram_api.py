@@ -160,6 +160,12 @@ class RateLimits:
     private_per_second: int = 1
     group_per_minute: int = 20
     count_edits_globally: bool = True
+    # Evenly paced messages do not arrive evenly: between a sender's departure and the
+    # limiter's clock they pick up the loop's and the network's jitter (tens of ms on a
+    # loaded machine). Telegram's flood control is not kept to the millisecond either, so
+    # an arrival up to this many seconds early is forgiven; a sender that ignores the
+    # limits is still refused at once.
+    jitter: float = 0.1
 
 
 # --------------------------------------------------------------------------------------
@@ -889,19 +895,20 @@ class _Window:
     group can always be sent to a private chat, then blocks until it has aged out.
     """
 
-    def __init__(self, limit: int, period: float) -> None:
+    def __init__(self, limit: int, period: float, jitter: float = 0.0) -> None:
         self.limit = limit
         self.period = period
+        self.jitter = jitter
         self.stamps: deque[float] = deque()
 
     def wait(self, now: float, n: int) -> float:
-        while self.stamps and self.stamps[0] <= now - self.period:
+        while self.stamps and self.stamps[0] <= now - self.period + self.jitter:
             self.stamps.popleft()
         count = len(self.stamps)
         if count == 0 or count + n <= self.limit:
             return 0.0
         must_expire = min(count, count + n - self.limit)
-        return self.stamps[must_expire - 1] + self.period - now
+        return self.stamps[must_expire - 1] + self.period - self.jitter - now
 
     def add(self, now: float, n: int) -> None:
         self.stamps.extend([now] * n)
@@ -1223,14 +1230,14 @@ class TelegramStandIn:
     def _windows_for(self, chat: _Chat | None) -> list[_Window]:
         assert self.limits is not None
         limits = self.limits
-        windows = [self._windows.setdefault(("global", 0), _Window(limits.global_per_second, 1))]
+        windows = [self._windows.setdefault(("global", 0), _Window(limits.global_per_second, 1, limits.jitter))]
         if chat is not None and chat.type == "private":
             key, limit, period = ("private", chat.id), limits.private_per_second, 1.0
         elif chat is not None:
             key, limit, period = ("group", chat.id), limits.group_per_minute, 60.0
         else:
             return windows
-        windows.append(self._windows.setdefault(key, _Window(limit, period)))
+        windows.append(self._windows.setdefault(key, _Window(limit, period, limits.jitter)))
         return windows
 
     def _throttle(self, method: str, chat: _Chat | None, n: int, *, per_chat: bool = True) -> None:
