@@ -60,7 +60,7 @@ from bot.app.factory import App  # noqa: E402
 from bot.core.clock import ManualClock  # noqa: E402
 from bot.core.domain import ConversationRef, Inbound, Sender  # noqa: E402
 from routing.language import LanguageDetector  # noqa: E402
-from storage.migrations import apply_migrations  # noqa: E402
+from storage.migrations import apply_sqlite_migrations  # noqa: E402
 
 EXAMPLE = REPO / "config.example.toml"
 MSK = ZoneInfo("Europe/Moscow")
@@ -292,20 +292,22 @@ async def open_loop(receive: Callable[[Inbound], Awaitable[Any]], messages: list
                {"max_ms": max(latencies) * 1e3})
 
 
-async def routing_outcomes(handle: Handle) -> dict[str, int]:
-    def count(conn: sqlite3.Connection) -> dict[str, int]:
-        rows = conn.execute("SELECT type, count(*) FROM events GROUP BY type").fetchall()
-        return {r[0]: r[1] for r in rows}
+def routing_outcomes(db: Path) -> dict[str, int]:
+    """Read beside the store (WAL: a reader never waits for the writer)."""
+    conn = sqlite3.connect(db)
+    try:
+        return dict(conn.execute("SELECT type, count(*) FROM events GROUP BY type").fetchall())
+    finally:
+        conn.close()
 
-    return await handle.app.store._run(count)  # type: ignore[attr-defined]
 
-
-async def rows_per_message(handle: Handle, messages: int) -> str:
-    def count(conn: sqlite3.Connection) -> list[tuple[str, int]]:
-        tables = ("inbound_keys", "tickets", "messages", "events", "outbox", "deadlines", "message_refs")
-        return [(t, conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables]
-
-    counts = await handle.app.store._run(count)  # type: ignore[attr-defined]
+def rows_per_message(db: Path, messages: int) -> str:
+    tables = ("inbound_keys", "tickets", "messages", "events", "outbox", "deadlines", "message_refs")
+    conn = sqlite3.connect(db)
+    try:
+        counts = [(t, conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables]
+    finally:
+        conn.close()
     return ", ".join(f"{t} {n / messages:.1f}" for t, n in counts)
 
 
@@ -318,7 +320,7 @@ def floor_run(db: Path, n: int) -> Run:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
-    apply_migrations(conn)
+    apply_sqlite_migrations(conn)
     at = "2026-11-24T08:00:00.000000+00:00"
     engineers = ("anna", "dmitry", "kasia", "john")
     texts = [t for pool in TEXTS.values() for t in pool]
@@ -487,8 +489,8 @@ async def main() -> None:
                     flood = [handle.traffic.first(handle.traffic.conversation()) for _ in range(args.messages)]
                     results[label]["burst"].append(await burst(handle.app.desk.receive, flood))
                     if rep == 0:
-                        outcomes[label] = await routing_outcomes(handle)
-                        per_message[label] = await rows_per_message(handle, WARMUP + 2 * args.messages)
+                        outcomes[label] = routing_outcomes(db)
+                        per_message[label] = rows_per_message(db, WARMUP + 2 * args.messages)
                 finally:
                     await handle.close()
 

@@ -22,8 +22,19 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pytest
 
 from storage import open_store
-from storage.base import AnotherRunner, Booking, ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
-from storage.migrations import apply_migrations, migrations
+from storage.base import (
+    AnotherRunner,
+    Booking,
+    ChangeSet,
+    ConflictingWrite,
+    DuplicateKey,
+    Intake,
+    Probe,
+    Row,
+    Store,
+    TicketQuery,
+)
+from storage.migrations import apply_sqlite_migrations, migrations
 from storage.sqlite import SqliteStore
 
 POSTGRES_URL = os.environ.get("DUTYDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -700,7 +711,7 @@ async def test_a_desk_of_the_previous_release_still_holding_its_lock_file_is_not
 ) -> None:
     db = tmp_path / "old.db"
     conn = sqlite3.connect(db)
-    apply_migrations(conn, target=1)
+    apply_sqlite_migrations(conn, target=1)
     conn.close()
     held = _locked(f"{db}.run.lock")  # what a desk before this release holds
     try:
@@ -866,7 +877,7 @@ async def test_both_backends_return_identical_rows(tmp_path: Path, postgres_url:
 
 
 async def test_postgres_two_processes_cannot_open_the_same_ticket_number(postgres_url: str) -> None:
-    from storage.postgres import ConflictingWrite, PostgresStore
+    from storage.postgres import PostgresStore
 
     async with postgres_schema(postgres_url) as url:
         first, second = await PostgresStore.open(url), await PostgresStore.open(url)
@@ -891,7 +902,7 @@ async def test_postgres_two_processes_cannot_open_the_same_ticket_number(postgre
 
 
 async def test_postgres_two_processes_cannot_both_fire_one_deadline(postgres_url: str) -> None:
-    from storage.postgres import ConflictingWrite, PostgresStore
+    from storage.postgres import PostgresStore
 
     async with postgres_schema(postgres_url) as url:
         first, second = await PostgresStore.open(url), await PostgresStore.open(url)
@@ -919,16 +930,15 @@ async def test_postgres_two_processes_cannot_both_fire_one_deadline(postgres_url
 async def test_postgres_migrations_apply_once_roll_back_a_failed_step_and_refuse_newer(postgres_url: str) -> None:
     import asyncpg
 
-    from storage.migrations import Migration, migrations
-    from storage.postgres import apply_migrations, schema_version
+    from storage.migrations import Migration, apply_postgres_migrations, migrations, postgres_schema_version
 
     async with postgres_schema(postgres_url) as url:
         conn = await asyncpg.connect(url)
         try:
             base = migrations("postgres")
-            assert await schema_version(conn) == 0
-            assert await apply_migrations(conn) == [m.version for m in base]
-            assert await apply_migrations(conn) == []
+            assert await postgres_schema_version(conn) == 0
+            assert await apply_postgres_migrations(conn) == [m.version for m in base]
+            assert await apply_postgres_migrations(conn) == []
             await conn.execute("INSERT INTO overrides (engineer, start_at, end_at, created_by, created_at) "
                                "VALUES ('a', now(), now(), 'x', now())")
             n = len(base) + 1
@@ -936,14 +946,14 @@ async def test_postgres_migrations_apply_once_roll_back_a_failed_step_and_refuse
             bad = Migration(n + 1, f"{n + 1:04d}_bad.sql",
                             "ALTER TABLE overrides ADD COLUMN x TEXT; SELECT * FROM nowhere;")
             with pytest.raises(RuntimeError, match=r"_bad\.sql failed"):
-                await apply_migrations(conn, available=[*base, good, bad])
-            assert await schema_version(conn) == n
+                await apply_postgres_migrations(conn, available=[*base, good, bad])
+            assert await postgres_schema_version(conn) == n
             columns = await conn.fetch("SELECT column_name FROM information_schema.columns "
                                        "WHERE table_schema = current_schema() AND table_name = 'overrides'")
             assert "note" in {c[0] for c in columns} and "x" not in {c[0] for c in columns}
             assert await conn.fetchval("SELECT engineer FROM overrides") == "a"
             with pytest.raises(RuntimeError, match="newer than this dutydesk"):
-                await apply_migrations(conn)  # the code knows fewer migrations than the database
+                await apply_postgres_migrations(conn)  # the code knows fewer migrations than the database
         finally:
             await conn.close()
 
