@@ -24,14 +24,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 
 import aiosqlite
 
 from storage.base import AnotherRunner, Row
-from storage.columns import JSON_COLUMNS, TIME_COLUMNS
+from storage.columns import JSON_COLUMNS, PLAIN_COLUMNS, TIME_COLUMNS
 from storage.dialect import SQLITE, Bound
 from storage.migrations import apply_sqlite_migrations, sqlite_schema_version
 from storage.plan import Step
@@ -68,8 +68,36 @@ def encode(name: str, value: Any) -> Any:
     return value
 
 
+def _encode_time(value: datetime | None) -> str | None:
+    return None if value is None else encode_time(value)
+
+
+def _encode_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return "[]" if value == [] else _JSON(value)  # no buttons, no attachments: most rows
+
+
+@lru_cache(maxsize=256)
+def _encoders(names: tuple[str, ...]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """Which values of a statement need encoding, and how: a time or JSON column by its
+    encoding, any other parameter (a range's ends, a row set) by its type; the desk's other
+    columns are stored as they are."""
+    found: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, name in enumerate(names):
+        if name in TIME_COLUMNS:
+            found.append((i, _encode_time))
+        elif name in JSON_COLUMNS:
+            found.append((i, _encode_json))
+        elif name not in PLAIN_COLUMNS:
+            found.append((i, partial(encode, name)))
+    return tuple(found)
+
+
 def _encoded(names: tuple[str, ...], values: list[Any]) -> list[Any]:
-    return [encode(name, value) for name, value in zip(names, values, strict=True)]
+    for i, encoder in _encoders(names):
+        values[i] = encoder(values[i])
+    return values
 
 
 def _decode_time(value: str | None) -> datetime | None:

@@ -1,4 +1,6 @@
-"""Storage: versioned migrations, the append-only event log, derived engineer load."""
+"""Storage (SQLite): the append-only event log, derived engineer load, an old schema's repair.
+
+Both backends' migration runners are tested side by side in tests/test_storage_contract.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from storage import open_store
-from storage.migrations import Migration, apply_sqlite_migrations, migrations, sqlite_schema_version
+from storage.migrations import apply_sqlite_migrations
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -26,37 +28,6 @@ def _ticket(ticket_id: int, **changes: object) -> dict:
     }
     row.update(changes)
     return row
-
-
-def test_fresh_database_gets_every_migration(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "a.db")
-    applied = apply_sqlite_migrations(conn)
-    assert applied == [m.version for m in migrations("sqlite")]
-    assert sqlite_schema_version(conn) == len(applied)
-    assert apply_sqlite_migrations(conn) == []  # opening again changes nothing
-
-
-def test_upgrade_keeps_data_and_a_failed_step_rolls_back(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "b.db", isolation_level=None)
-    apply_sqlite_migrations(conn)
-    conn.execute("INSERT INTO overrides (engineer, start_at, end_at, created_by, created_at) VALUES ('a','1','2','x','0')")
-    base = migrations("sqlite")
-    nxt = len(base) + 1
-    good = Migration(nxt, f"{nxt:04d}_note.sql", "ALTER TABLE overrides ADD COLUMN note TEXT;")
-    bad = Migration(nxt + 1, f"{nxt + 1:04d}_bad.sql", "ALTER TABLE overrides ADD COLUMN x TEXT; SELECT * FROM nowhere;")
-    with pytest.raises(RuntimeError, match=r"_bad\.sql failed"):
-        apply_sqlite_migrations(conn, available=[*base, good, bad])
-    assert sqlite_schema_version(conn) == nxt  # the good step stayed, the bad one left no trace
-    columns = [row[1] for row in conn.execute("PRAGMA table_info(overrides)")]
-    assert "note" in columns and "x" not in columns
-    assert conn.execute("SELECT engineer FROM overrides").fetchall() == [("a",)]
-
-
-def test_newer_database_is_refused(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "c.db")
-    conn.execute("PRAGMA user_version = 999")
-    with pytest.raises(RuntimeError, match="newer than this dutydesk"):
-        apply_sqlite_migrations(conn)
 
 
 async def test_event_log_is_append_only_and_loads_follow_tickets(tmp_path: Path) -> None:
