@@ -5,10 +5,14 @@ schema's column order is the same), aware UTC datetimes (timestamptz), lists and
 the jsonb columns, ints, strings, and `thread_id` None for "no thread" (stored as '' so
 the conversation index and key work, as in SQLite).
 
-Every round trip to the server costs more than a SQLite statement, so each unit of work
-is shaped to need few: `intake` is one query (plus one when the message is part of an
-album), and `commit` is one transaction whose multi-row steps go through asyncpg's
-pipelined `executemany`.
+The statements and the steps of each unit of work are the SQLite backend's own
+(`storage/queries.py`, `storage/plan.py`, `storage/sqlstore.py`); this module is the
+connection pool, the jsonb codec, the transaction and the advisory locks. Every round trip
+to the server costs more than a SQLite statement, so each unit of work needs few: `intake`
+of a whole batch of messages is the loads and one probe query per message pipelined
+(`fetchmany`), plus album look-ups when there are any; `commit` is one transaction whose
+multi-row steps go through the pipelined `executemany`, and only the rows whose effect is
+checked (keys, tickets, fired marks) go one by one.
 
 Several processes on one database. The desk serialises its decisions within one process;
 across processes this store guarantees only what it can check at commit time:
