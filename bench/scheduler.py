@@ -103,7 +103,10 @@ def build_database(db: Path, tickets: int, seed: int = 1) -> dict[str, Any]:
     from bot.core.records import ticket_to_row
     from bot.sla.clocks import SlaBook, build_calendars
     from routing.priority import Priority
+    from storage import queries
     from storage import sqlite as store_sql
+    from storage.columns import TICKET_COLUMNS
+    from storage.dialect import SQLITE
     from storage.sqlite import SqliteStore
 
     async def migrate() -> None:
@@ -159,7 +162,8 @@ def build_database(db: Path, tickets: int, seed: int = 1) -> dict[str, Any]:
                 redrawn += 1
                 continue
             break
-        ticket_rows.append(store_sql._ticket_values(ticket_to_row(ticket)))
+        ticket_row = {**ticket_to_row(ticket), "thread_id": ticket.conversation.thread_id or ""}
+        ticket_rows.append([store_sql.encode(c, ticket_row.get(c)) for c in TICKET_COLUMNS])
         message_rows.append((ticket_id, "customer", f"local:{user}", "Не формируется отчёт по остаткам, ошибка 500.",
                              "[]", "local", user, f"u{i}", None, store_sql.encode_time(created), None))
         event_rows.append((ticket_id, "created", f"local:{user}", store_sql.encode_time(created),
@@ -179,9 +183,10 @@ def build_database(db: Path, tickets: int, seed: int = 1) -> dict[str, Any]:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA cache_size = -262144")  # this connection only: keeps the index builds in memory
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(store_sql.UPSERT_TICKET, ticket_rows)
-    conn.executemany(store_sql.INSERT_MESSAGE, message_rows)
-    conn.executemany(store_sql.INSERT_EVENT, event_rows)
+    # The store's own statements (placeholders numbered in column order).
+    conn.executemany(queries.UPSERT_TICKET.render(SQLITE)[0], ticket_rows)
+    conn.executemany(queries.INSERT_MESSAGE.render(SQLITE)[0], message_rows)
+    conn.executemany(queries.INSERT_EVENT.render(SQLITE)[0], event_rows)
     conn.executemany("INSERT INTO staff_threads (ticket_id, channel, chat_id, thread_id, header_id) "
                      "VALUES (?, ?, ?, ?, ?)", thread_rows)
     conn.executemany("INSERT INTO deadlines (ticket_id, clock, stage, target_at, due_at, fired_at) "

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from storage.base import AnotherRunner, ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
+from storage.base import (
+    AnotherRunner,
+    ChangeSet,
+    ConflictingWrite,
+    DuplicateKey,
+    Intake,
+    Probe,
+    Row,
+    Store,
+    TicketQuery,
+)
 
 __all__ = [
-    "AnotherRunner", "ChangeSet", "DuplicateKey", "Intake", "Probe", "Row", "Store", "TicketQuery", "open_store",
+    "AnotherRunner", "ChangeSet", "ConflictingWrite", "DuplicateKey", "Intake", "Probe", "Row", "Store",
+    "TicketQuery", "open_store",
 ]
 
 

@@ -24,6 +24,15 @@ class DuplicateKey(Exception):
     """An inbound key was already taken: the platform redelivered something we have."""
 
 
+class ConflictingWrite(Exception):
+    """Another process changed what this change set was decided on; nothing was written.
+
+    Deciding again from fresh reads is the remedy (a platform redelivers an unanswered
+    message; the scheduler retries due deadlines). Only possible with several processes on
+    one database (see `storage/postgres.py`); every backend checks the same.
+    """
+
+
 @dataclass
 class ChangeSet:
     """Everything one decision of the desk changes, committed in one transaction.

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
-
-from storage.base import TicketQuery
-
 # The statuses whose ticket a new message in the same conversation joins.
 JOINABLE_SQL = "('new', 'assigned', 'in_progress', 'waiting_customer', 'resolved')"
 
@@ -45,31 +39,10 @@ OVERRIDE_COLUMNS = ("engineer", "start_at", "end_at", "replaces", "reason", "cre
 DEAD_LETTER_COLUMNS = ("channel", "key", "payload", "error", "attempts", "state", "created_at", "updated_at")
 HINT_COLUMNS = ("channel", "chat_id", "thread_id", "at")
 
-
-def ticket_query(query: TicketQuery, encode_time: Callable[[datetime], Any]) -> tuple[str, list[Any]]:
-    """`tickets(query)` as SQL with `?` placeholders (a backend renders its own) and params."""
-    clauses: list[str] = []
-    params: list[Any] = []
-
-    def where(clause: str, *values: Any) -> None:
-        clauses.append(clause)
-        params.extend(values)
-
-    if query.statuses:
-        where(f"status IN ({', '.join('?' * len(query.statuses))})", *query.statuses)
-    if query.assignee is not None:
-        where("assignee = ?", query.assignee)
-    if query.unassigned:
-        where("assignee IS NULL")
-    if query.customer is not None:
-        where("customer = ?", query.customer)
-    if query.org_id is not None:
-        where("org_id = ?", query.org_id)
-    if query.created_from is not None:
-        where("created_at >= ?", encode_time(query.created_from))
-    if query.created_to is not None:
-        where("created_at < ?", encode_time(query.created_to))
-    sql = "SELECT * FROM tickets"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    return sql + " ORDER BY id DESC LIMIT ?", [*params, query.limit]
+# The columns stored as they are (ints, text): every other column or parameter may need
+# encoding (storage/sqlite.py).
+PLAIN_COLUMNS = frozenset(
+    {*TICKET_COLUMNS, *MESSAGE_COLUMNS, *EVENT_COLUMNS, *OUTBOX_COLUMNS, *DEADLINE_COLUMNS, *REF_COLUMNS,
+     *KEY_COLUMNS, *OVERRIDE_COLUMNS, *DEAD_LETTER_COLUMNS, *HINT_COLUMNS, "state", "header_id"}
+    - TIME_COLUMNS - JSON_COLUMNS
+)

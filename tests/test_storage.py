@@ -1,4 +1,6 @@
-"""Storage: versioned migrations, the append-only event log, derived engineer load."""
+"""Storage (SQLite): the append-only event log, derived engineer load, an old schema's repair.
+
+Both backends' migration runners are tested side by side in tests/test_storage_contract.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from storage import open_store
-from storage.migrations import Migration, apply_migrations, migrations, schema_version
+from storage.migrations import apply_sqlite_migrations
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -28,41 +30,11 @@ def _ticket(ticket_id: int, **changes: object) -> dict:
     return row
 
 
-def test_fresh_database_gets_every_migration(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "a.db")
-    applied = apply_migrations(conn)
-    assert applied == [m.version for m in migrations("sqlite")]
-    assert schema_version(conn) == len(applied)
-    assert apply_migrations(conn) == []  # opening again changes nothing
-
-
-def test_upgrade_keeps_data_and_a_failed_step_rolls_back(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "b.db", isolation_level=None)
-    apply_migrations(conn)
-    conn.execute("INSERT INTO overrides (engineer, start_at, end_at, created_by, created_at) VALUES ('a','1','2','x','0')")
-    base = migrations("sqlite")
-    nxt = len(base) + 1
-    good = Migration(nxt, f"{nxt:04d}_note.sql", "ALTER TABLE overrides ADD COLUMN note TEXT;")
-    bad = Migration(nxt + 1, f"{nxt + 1:04d}_bad.sql", "ALTER TABLE overrides ADD COLUMN x TEXT; SELECT * FROM nowhere;")
-    with pytest.raises(RuntimeError, match=r"_bad\.sql failed"):
-        apply_migrations(conn, available=[*base, good, bad])
-    assert schema_version(conn) == nxt  # the good step stayed, the bad one left no trace
-    columns = [row[1] for row in conn.execute("PRAGMA table_info(overrides)")]
-    assert "note" in columns and "x" not in columns
-    assert conn.execute("SELECT engineer FROM overrides").fetchall() == [("a",)]
-
-
-def test_newer_database_is_refused(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "c.db")
-    conn.execute("PRAGMA user_version = 999")
-    with pytest.raises(RuntimeError, match="newer than this dutydesk"):
-        apply_migrations(conn)
-
-
 async def test_event_log_is_append_only_and_loads_follow_tickets(tmp_path: Path) -> None:
     from storage.base import ChangeSet
 
-    store = await open_store(f"sqlite:///{tmp_path / 'd.db'}")
+    db = tmp_path / "d.db"
+    store = await open_store(f"sqlite:///{db}")
     try:
         await store.commit(ChangeSet(
             tickets=[_ticket(1001), _ticket(1002)],
@@ -72,15 +44,19 @@ async def test_event_log_is_append_only_and_loads_follow_tickets(tmp_path: Path)
         await store.commit(ChangeSet(tickets=[_ticket(1001, assignee="dmitry"), _ticket(1002, status="resolved")]))
         loads = await store.loads()
         assert loads["anna"][0] == 0 and loads["dmitry"][0] == 1
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            await store._run(lambda c: c.execute("UPDATE events SET reason = 'rewritten'"))
+        beside = sqlite3.connect(db)  # another connection: the schema, not the store, refuses
+        try:
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                beside.execute("UPDATE events SET reason = 'rewritten'")
+        finally:
+            beside.close()
     finally:
         await store.close()
 
 
 def test_version_3_turns_empty_load_times_back_into_null(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "e.db", isolation_level=None)
-    apply_migrations(conn, target=2)
+    apply_sqlite_migrations(conn, target=2)
     conn.execute("INSERT INTO engineer_load VALUES ('anna', 1, '')")  # what version 1's triggers could write
-    apply_migrations(conn)
+    apply_sqlite_migrations(conn)
     assert conn.execute("SELECT last_assigned_at FROM engineer_load").fetchall() == [(None,)]

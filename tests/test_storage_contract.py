@@ -22,8 +22,19 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pytest
 
 from storage import open_store
-from storage.base import AnotherRunner, Booking, ChangeSet, DuplicateKey, Intake, Probe, Row, Store, TicketQuery
-from storage.migrations import apply_migrations, migrations
+from storage.base import (
+    AnotherRunner,
+    Booking,
+    ChangeSet,
+    ConflictingWrite,
+    DuplicateKey,
+    Intake,
+    Probe,
+    Row,
+    Store,
+    TicketQuery,
+)
+from storage.migrations import Migration, apply_sqlite_migrations, migrations, sqlite_schema_version
 from storage.sqlite import SqliteStore
 
 POSTGRES_URL = os.environ.get("DUTYDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -700,7 +711,7 @@ async def test_a_desk_of_the_previous_release_still_holding_its_lock_file_is_not
 ) -> None:
     db = tmp_path / "old.db"
     conn = sqlite3.connect(db)
-    apply_migrations(conn, target=1)
+    apply_sqlite_migrations(conn, target=1)
     conn.close()
     held = _locked(f"{db}.run.lock")  # what a desk before this release holds
     try:
@@ -817,6 +828,100 @@ async def test_a_moved_chat_takes_its_tickets_and_rows_along(store: Store) -> No
     assert await store.chat_moved("local", "nowhere", "x") == 0
 
 
+# -- order: every list in its stated order (storage/queries.py), ties included ---------------------
+
+
+async def test_lists_of_tickets_messages_events_outbox_and_overrides_come_in_id_order_whatever_their_times(
+    store: Store,
+) -> None:
+    # Written out of time order, several at one instant: the order is the order written.
+    await store.commit(ChangeSet(
+        tickets=[ticket(1002, created_at=at(0)), ticket(1001, created_at=at(0)), ticket(1003, created_at=at(-5))],
+        messages=[message(1001, "b", at=at(5)), message(1001, "a", at=at(5)), message(1001, "c", at=at(1))],
+        events=[event(1001, "x", at(5)), event(1001, "y", at(5)), event(1001, "z", at(1))],
+        outbox=[outbox(1001, "k2", created_at=at(5)), outbox(1001, "k1", created_at=at(5)), outbox(1001, "k0")],
+        overrides=[{"engineer": e, "start_at": at(s), "end_at": at(60), "replaces": None, "reason": "",
+                    "created_by": "lead", "created_at": NOW} for e, s in (("olga", 10), ("anna", 0), ("ivan", 10))],
+    ))
+    assert [t["id"] for t in await store.tickets(TicketQuery())] == [1003, 1002, 1001]  # newest id first
+    assert [m["text"] for m in await store.messages(1001)] == ["b", "a", "c"]
+    assert [e["type"] for e in await store.events(1001)] == ["x", "y", "z"]
+    assert [e["type"] for e in await store.events_between(("x", "y", "z"), at(0), at(10))] == ["x", "y", "z"]
+    assert [r["kind"] for r in await store.outbox_rows()] == ["k2", "k1", "k0"]
+    assert [r["kind"] for r in await store.pending_outbox(0, 10)] == ["k2", "k1", "k0"]
+    assert [o["engineer"] for o in await store.overrides(at(0))] == ["olga", "anna", "ivan"]
+
+
+async def test_staff_threads_come_by_ticket_then_channel(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001), ticket(1002)], outbox=[outbox(1001) for _ in range(4)]))
+    ids = [r["id"] for r in await store.outbox_rows()]
+    bound = [(1002, "slack"), (1001, "slack"), (1002, "local"), (1001, "local")]  # bound in this order
+    await store.mark_sent_many([
+        Booking(i, at(1), f"p{i}", None, {"ticket_id": t, "channel": c, "chat_id": "staff", "thread_id": f"{t}{c}"})
+        for i, (t, c) in zip(ids, bound, strict=True)
+    ])
+    expected = [(1001, "local"), (1001, "slack"), (1002, "local"), (1002, "slack")]
+    assert [(r["ticket_id"], r["channel"]) for r in await store.staff_threads()] == expected
+    assert [(r["ticket_id"], r["channel"]) for r in await store.staff_threads([1002, 1001])] == expected
+    assert [(r["ticket_id"], r["channel"]) for r in await store.staff_threads([1002])] == expected[2:]
+    assert await store.staff_threads([]) == []
+
+
+async def test_a_staff_thread_bound_to_two_tickets_answers_for_the_newest(store: Store) -> None:
+    await store.commit(ChangeSet(tickets=[ticket(1001), ticket(1002), ticket(1003)],
+                                 outbox=[outbox(1001) for _ in range(3)]))
+    ids = [r["id"] for r in await store.outbox_rows()]
+    thread = {"channel": "local", "chat_id": "staff", "thread_id": "shared", "header_id": None}
+    await store.mark_sent_many([Booking(i, at(1), f"p{i}", None, {**thread, "ticket_id": t})
+                                for i, t in zip(ids, (1002, 1003, 1001), strict=True)])
+    found = await store.ticket_by_thread("local", "staff", "shared")
+    assert found is not None and found["id"] == 1003
+
+
+async def test_deadlines_due_at_one_time_come_in_the_order_written(store: Store) -> None:
+    fr, res, up = "first_response", "resolution", "update"
+    # One change set; resolution written before first_response, all due at 30.
+    await store.commit(ChangeSet(tickets=[ticket(1001), ticket(1002)], deadlines={
+        (1002, up): [deadline(1002, up, 100, at(30))],
+        (1001, res): [deadline(1001, res, 50, at(60), at(30))],
+        (1001, fr): [deadline(1001, fr, 80, at(40), at(30)), deadline(1001, fr, 50, at(40), at(20))],
+    }))
+    due = await store.due_deadlines(at(30), 10)
+    assert [(d["ticket_id"], d["clock"], d["stage"]) for d in due] == [
+        (1001, fr, 50),  # due earlier
+        (1002, up, 100), (1001, res, 50), (1001, fr, 80),  # due at 30: as written
+    ]
+    assert await store.due_deadlines(at(30), 2) == due[:2]
+    assert [(d["clock"], d["stage"]) for d in await store.deadlines(1001)] == [(fr, 50), (res, 50), (fr, 80)]
+
+
+async def test_breach_targets_at_one_time_come_by_ticket_then_clock(store: Store) -> None:
+    fr, res, up = "first_response", "resolution", "update"
+    await store.commit(ChangeSet(tickets=[ticket(1003), ticket(1001), ticket(1002)], deadlines={
+        (1003, fr): [deadline(1003, fr, 100, at(30))],
+        (1002, up): [deadline(1002, up, 100, at(30))],
+        (1002, fr): [deadline(1002, fr, 100, at(30))],
+        (1001, res): [deadline(1001, res, 100, at(30))],
+        (1003, res): [deadline(1003, res, 100, at(10))],
+    }))
+    expected = [(1003, res), (1001, res), (1002, fr), (1002, up), (1003, fr)]
+    targets = await store.open_targets((fr, res, up), 10)
+    assert [(t["ticket_id"], t["clock"]) for t in targets] == expected
+    assert await store.open_targets((fr, res, up), 3) == targets[:3]
+    await store.commit(ChangeSet(fired=[(d["id"], at(30)) for d in await store.due_deadlines(at(30), 10)]))
+    passed = await store.passed_targets((fr, res, up), ("assigned",), 10)
+    assert [(t["ticket_id"], t["clock"]) for t in passed] == expected
+    assert await store.passed_targets((fr, res, up), ("assigned",), 2) == passed[:2]
+    assert await store.passed_targets((), ("assigned",), 10) == [] == await store.passed_targets((fr,), (), 10)
+
+
+async def test_dead_letters_come_newest_first_whatever_their_times(store: Store) -> None:
+    await store.commit(ChangeSet(dead_letters=[dead_letter("a", when=at(5)), dead_letter("b", when=at(5)),
+                                               dead_letter("c", when=at(1), state="retry")]))
+    assert [r["key"] for r in await store.dead_letters()] == ["c", "b", "a"]
+    assert [r["key"] for r in await store.dead_letters("open")] == ["b", "a"]
+
+
 # -- every backend, the same rows --------------------------------------------------------------------
 
 
@@ -866,7 +971,7 @@ async def test_both_backends_return_identical_rows(tmp_path: Path, postgres_url:
 
 
 async def test_postgres_two_processes_cannot_open_the_same_ticket_number(postgres_url: str) -> None:
-    from storage.postgres import ConflictingWrite, PostgresStore
+    from storage.postgres import PostgresStore
 
     async with postgres_schema(postgres_url) as url:
         first, second = await PostgresStore.open(url), await PostgresStore.open(url)
@@ -891,7 +996,7 @@ async def test_postgres_two_processes_cannot_open_the_same_ticket_number(postgre
 
 
 async def test_postgres_two_processes_cannot_both_fire_one_deadline(postgres_url: str) -> None:
-    from storage.postgres import ConflictingWrite, PostgresStore
+    from storage.postgres import PostgresStore
 
     async with postgres_schema(postgres_url) as url:
         first, second = await PostgresStore.open(url), await PostgresStore.open(url)
@@ -916,36 +1021,119 @@ async def test_postgres_two_processes_cannot_both_fire_one_deadline(postgres_url
             await second.close()
 
 
-async def test_postgres_migrations_apply_once_roll_back_a_failed_step_and_refuse_newer(postgres_url: str) -> None:
+@dataclass
+class Runner:
+    """One backend's migration runner on an empty database, beside its SQL."""
+
+    backend: str
+    apply: Callable[..., Awaitable[list[int]]]  # (target=None, available=None) -> versions applied
+    version: Callable[[], Awaitable[int]]
+    execute: Callable[[str], Awaitable[None]]
+    fetch: Callable[[str], Awaitable[list[tuple[Any, ...]]]]
+
+
+@asynccontextmanager
+async def sqlite_runner(path: Path) -> AsyncIterator[Runner]:
+    conn = sqlite3.connect(path, isolation_level=None)
+
+    async def apply(target: int | None = None, available: list[Migration] | None = None) -> list[int]:
+        return apply_sqlite_migrations(conn, target, available)
+
+    async def version() -> int:
+        return sqlite_schema_version(conn)
+
+    async def execute(sql: str) -> None:
+        conn.execute(sql)
+
+    async def fetch(sql: str) -> list[tuple[Any, ...]]:
+        return conn.execute(sql).fetchall()
+
+    try:
+        yield Runner("sqlite", apply, version, execute, fetch)
+    finally:
+        conn.close()
+
+
+@asynccontextmanager
+async def postgres_runner(url: str) -> AsyncIterator[Runner]:
     import asyncpg
 
-    from storage.migrations import Migration, migrations
-    from storage.postgres import apply_migrations, schema_version
+    from storage.migrations import apply_postgres_migrations, postgres_schema_version
 
-    async with postgres_schema(postgres_url) as url:
-        conn = await asyncpg.connect(url)
+    async with postgres_schema(url) as schema_url:
+        conn = await asyncpg.connect(schema_url)
+
+        async def apply(target: int | None = None, available: list[Migration] | None = None) -> list[int]:
+            return await apply_postgres_migrations(conn, target, available)
+
+        async def version() -> int:
+            return await postgres_schema_version(conn)
+
+        async def execute(sql: str) -> None:
+            await conn.execute(sql)
+
+        async def fetch(sql: str) -> list[tuple[Any, ...]]:
+            return [tuple(r) for r in await conn.fetch(sql)]
+
         try:
-            base = migrations("postgres")
-            assert await schema_version(conn) == 0
-            assert await apply_migrations(conn) == [m.version for m in base]
-            assert await apply_migrations(conn) == []
-            await conn.execute("INSERT INTO overrides (engineer, start_at, end_at, created_by, created_at) "
-                               "VALUES ('a', now(), now(), 'x', now())")
-            n = len(base) + 1
-            good = Migration(n, f"{n:04d}_note.sql", "ALTER TABLE overrides ADD COLUMN note TEXT;")
-            bad = Migration(n + 1, f"{n + 1:04d}_bad.sql",
-                            "ALTER TABLE overrides ADD COLUMN x TEXT; SELECT * FROM nowhere;")
-            with pytest.raises(RuntimeError, match=r"_bad\.sql failed"):
-                await apply_migrations(conn, available=[*base, good, bad])
-            assert await schema_version(conn) == n
-            columns = await conn.fetch("SELECT column_name FROM information_schema.columns "
-                                       "WHERE table_schema = current_schema() AND table_name = 'overrides'")
-            assert "note" in {c[0] for c in columns} and "x" not in {c[0] for c in columns}
-            assert await conn.fetchval("SELECT engineer FROM overrides") == "a"
-            with pytest.raises(RuntimeError, match="newer than this dutydesk"):
-                await apply_migrations(conn)  # the code knows fewer migrations than the database
+            yield Runner("postgres", apply, version, execute, fetch)
         finally:
             await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def runner(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Runner]:
+    if request.param == "sqlite":
+        async with sqlite_runner(tmp_path / "runner.db") as found:
+            yield found
+    else:
+        async with postgres_runner(request.getfixturevalue("postgres_url")) as found:
+            yield found
+
+
+async def test_migrations_apply_once_in_order_and_up_to_a_target(runner: Runner) -> None:
+    base = migrations(runner.backend)
+    assert await runner.version() == 0
+    assert await runner.apply(target=2) == [1, 2] and await runner.version() == 2
+    assert await runner.apply() == [m.version for m in base[2:]]
+    assert await runner.version() == len(base)
+    assert await runner.apply() == []  # opening again changes nothing
+
+
+async def test_a_failed_migration_rolls_back_and_keeps_the_steps_before(runner: Runner) -> None:
+    base = migrations(runner.backend)
+    await runner.apply()
+    await runner.execute("INSERT INTO overrides (engineer, start_at, end_at, created_by, created_at) "
+                         "VALUES ('a', '2026-11-24T08:00:00+00:00', '2026-11-24T09:00:00+00:00', 'x', "
+                         "'2026-11-24T08:00:00+00:00')")
+    n = len(base) + 1
+    good = Migration(n, f"{n:04d}_note.sql", "ALTER TABLE overrides ADD COLUMN note TEXT;")
+    bad = Migration(n + 1, f"{n + 1:04d}_bad.sql", "ALTER TABLE overrides ADD COLUMN x TEXT; SELECT * FROM nowhere;")
+    with pytest.raises(RuntimeError, match=r"migration 0\d{3}_bad\.sql failed"):
+        await runner.apply(available=[*base, good, bad])
+    assert await runner.version() == n  # the good step stayed, the bad one left no trace
+    await runner.execute("UPDATE overrides SET note = 'kept'")
+    with pytest.raises(Exception, match=r'no such column: x|column "x" of relation'):
+        await runner.execute("UPDATE overrides SET x = 'gone'")  # the failed step's column is not there
+    assert await runner.fetch("SELECT engineer, note FROM overrides") == [("a", "kept")]
+
+
+async def test_a_database_newer_than_the_release_is_refused(runner: Runner) -> None:
+    await runner.apply()
+    with pytest.raises(RuntimeError, match="newer than this dutydesk"):
+        await runner.apply(available=migrations(runner.backend)[:-1])  # a release that knows one fewer
+    assert await runner.version() == len(migrations(runner.backend))
+
+
+async def test_a_store_refuses_a_database_newer_than_the_release(backend: Backend) -> None:
+    """Reader or runner: no release works on a schema it does not know."""
+    if backend.url.startswith("sqlite:///"):
+        await backend.execute(f"PRAGMA user_version = {len(migrations('sqlite')) + 1}")
+    else:
+        await backend.execute(f"INSERT INTO schema_version (version, name) VALUES "
+                              f"({len(migrations('postgres')) + 1}, '9999_future.sql')")
+    with pytest.raises(RuntimeError, match="newer than this dutydesk"):
+        await open_store(backend.url)
 
 
 async def test_postgres_store_refuses_a_missing_schema(postgres_url: str) -> None:
