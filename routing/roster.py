@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 from routing.calendar import DAY, BusinessCalendar, Holidays, WeeklyHours, to_utc, zone
 from routing.reasons import Reason, reason
+from routing.spans import subtract
 
 Span = tuple[datetime, datetime]
 _MAX_REACH = timedelta(days=366)
@@ -273,7 +274,7 @@ class Roster:
         for source in self._sources(engineer, start, end):
             for s, e, via in source:
                 found.extend(
-                    DutyWindow(engineer_id, ps, pe, via) for ps, pe in _subtract((s, e), taken)
+                    DutyWindow(engineer_id, ps, pe, via) for ps, pe in subtract((s, e), taken)
                 )
             taken.extend((s, e) for s, e, _ in source)
         return _join(sorted(found, key=lambda w: w.start))
@@ -371,18 +372,6 @@ class Roster:
             if span == horizon:
                 return None
             span *= 2
-
-
-def _subtract(span: Span, holes: Iterable[Span]) -> list[Span]:
-    pieces = [span]
-    for hole_start, hole_end in holes:
-        pieces = [
-            piece
-            for s, e in pieces
-            for piece in ((s, min(e, hole_start)), (max(s, hole_end), e))
-            if piece[0] < piece[1]
-        ]
-    return pieces
 
 
 def _join(windows: list[DutyWindow]) -> list[DutyWindow]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing import calendar as cal
+from routing import days_off
 from routing.calendar import BusinessCalendar, Holidays, WeeklyHours
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -207,10 +207,10 @@ def test_open_intervals_are_merged_across_midnight() -> None:
 def test_holiday_lookup_is_cached_per_country_and_year() -> None:
     holidays = Holidays("PL")
     holidays.is_holiday(date(2026, 5, 3))
-    before = cal._public_holidays.cache_info().hits
+    before = days_off._public_holidays.cache_info().hits
     assert holidays.is_holiday(date(2026, 5, 3))
     assert not holidays.is_holiday(date(2026, 5, 4))
-    assert cal._public_holidays.cache_info().hits == before + 2
+    assert days_off._public_holidays.cache_info().hits == before + 2
 
 
 # --------------------------------------------------------------------------- DST
