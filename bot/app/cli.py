@@ -14,9 +14,12 @@ from urllib.parse import urlsplit
 
 from bot.app.config import Config, ConfigError, check_secrets, literal_secrets, load_config
 from bot.app.redact import redact_logs
+from bot.app.registry import CHANNELS
 from routing.durations import parse_duration
 
 DEFAULT_CONFIG = "config.toml"
+# Identities as each channel writes them, for the help texts.
+_IDENTITIES = ", ".join(d.identity_example for d in CHANNELS)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -35,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dutydesk", description="A support desk in Telegram and Slack.")
+    names = [d.name for d in CHANNELS]
+    parser = argparse.ArgumentParser(prog="dutydesk", description=f"A support desk in chat: {', '.join(names)}.")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -53,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     _database_args(listing)
     listing.add_argument("--status", default="open", help="open, all, or a status (default: open)")
     listing.add_argument("--assignee")
-    listing.add_argument("--customer", help="identity, e.g. telegram:12345")
+    listing.add_argument("--customer", help=f"identity, e.g. {_IDENTITIES}")
     listing.add_argument("--org")
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(handler=_tickets_list)
@@ -81,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     source = explain.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="the customer's message")
     source.add_argument("--jsonl", type=Path, help="one JSON object per line: text, from, at")
-    explain.add_argument("--from", dest="sender", help="sender identity, e.g. telegram:12345")
+    explain.add_argument("--from", dest="sender", help=f"sender identity, e.g. {_IDENTITIES}")
     explain.add_argument("--at", help="when, with offset: 2026-03-08T23:10+03:00 (default: now)")
     explain.set_defaults(handler=_explain)
 
@@ -122,11 +126,9 @@ def _run(args: argparse.Namespace) -> int:
 
     adapters = build_adapters(cfg)
     if not adapters:
-        print(
-            f"dutydesk: {args.config}: no channel is enabled — set enabled = true in [telegram], "
-            "[slack] or [local]",
-            file=sys.stderr,
-        )
+        sections = ", ".join(f"[{d.name}]" for d in cfg.descriptors)
+        print(f"dutydesk: {args.config}: no channel is enabled — set enabled = true in one of {sections}",
+              file=sys.stderr)
         return 2
     return asyncio.run(_serve(cfg, adapters, App))
 
@@ -180,7 +182,7 @@ def _check_config(args: argparse.Namespace) -> int:
     if problems:  # "OK" only when all is: a script reading stdout must not see it now
         print(f"{args.file}: not OK — {len(problems)} problem(s) above", file=sys.stderr)
         return 1
-    channels = [name for name in ("telegram", "slack", "local") if getattr(cfg, name).enabled]
+    channels = cfg.enabled_channels
     print(
         f"{args.file}: OK — {len(cfg.engineers)} engineers, {len(cfg.organisations)} organisations, "
         f"{len(cfg.plans)} plans, {len(cfg.calendars)} calendars, {len(cfg.shifts)} shifts; "
