@@ -20,6 +20,7 @@ from routing.durations import parse_duration
 DEFAULT_CONFIG = "config.toml"
 # Identities as each channel writes them, for the help texts.
 _IDENTITIES = ", ".join(d.identity_example for d in CHANNELS)
+_NAMES = ", ".join(d.name for d in CHANNELS)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -38,8 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    names = [d.name for d in CHANNELS]
-    parser = argparse.ArgumentParser(prog="dutydesk", description=f"A support desk in chat: {', '.join(names)}.")
+    parser = argparse.ArgumentParser(prog="dutydesk", description=f"A support desk in chat: {_NAMES}.")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -67,18 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_tickets_show)
 
     dead = sub.add_parser("deadletter", help="updates intake could not take and set aside: list, show, retry")
-    dead_sub = dead.add_subparsers(required=True, metavar="ACTION")
-    dead_list = dead_sub.add_parser("list", help="set-aside updates, newest first")
-    _database_args(dead_list)
-    dead_list.add_argument("--state", default="open", choices=["open", "retry", "done", "all"])
-    dead_list.add_argument("--limit", type=int, default=50)
-    dead_list.set_defaults(handler=_deadletter_list)
-    for action, handler, text in (("show", _deadletter_show, "one: its error and raw payload"),
-                                  ("retry", _deadletter_retry, "have the running desk take it again")):
-        one = dead_sub.add_parser(action, help=text)
-        _database_args(one)
-        one.add_argument("id", type=int)
-        one.set_defaults(handler=handler)
+    _deadletter_parsers(dead)
 
     explain = sub.add_parser("explain", help="dry run: how the desk would route a message, and its deadlines (JSON)")
     explain.add_argument("--config", default=DEFAULT_CONFIG, help="TOML config file (default: %(default)s)")
@@ -100,6 +89,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", type=Path, help="keep the demo database here instead of a temporary file")
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _deadletter_parsers(dead: argparse.ArgumentParser) -> None:
+    dead_sub = dead.add_subparsers(required=True, metavar="ACTION")
+    dead_list = dead_sub.add_parser("list", help="set-aside updates, newest first")
+    _database_args(dead_list)
+    dead_list.add_argument("--state", default="open", choices=["open", "retry", "done", "all"])
+    dead_list.add_argument("--limit", type=int, default=50)
+    dead_list.set_defaults(handler=_deadletter_list)
+    for action, handler, text in (("show", _deadletter_show, "one: its error and raw payload"),
+                                  ("retry", _deadletter_retry, "have the running desk take it again")):
+        one = dead_sub.add_parser(action, help=text)
+        _database_args(one)
+        one.add_argument("id", type=int)
+        one.set_defaults(handler=handler)
 
 
 def _database_args(parser: argparse.ArgumentParser) -> None:
