@@ -19,9 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, ValidationError, create_model, model_validator
 
-from bot.app.fields import ChannelSettings, Language, Model, TemplateName, TemplateText
-from bot.app.fields import ConfigError as ConfigError
-from bot.app.fields import Secret as Secret
+from bot.app.fields import ChannelSettings, ConfigError, Language, Model, Secret, TemplateName, TemplateText
 from bot.app.sections import (
     BUILT_IN_PLAN,
     CalendarConfig,
@@ -118,11 +116,11 @@ def config_model(channels: tuple[ChannelDescriptor[Any], ...]) -> type[Config]:
 
 
 def _registry() -> tuple[ChannelDescriptor[Any], ...]:
-    """The channels the product ships with; imported late, as the adapters import this module."""
+    """The channels the product ships with. Imported when first needed: the adapters import
+    the desk, which imports this module."""
     from bot.app.registry import CHANNELS
 
     return CHANNELS
-
 
 
 def _check_references(cfg: Config) -> None:
