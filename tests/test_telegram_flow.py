@@ -484,6 +484,19 @@ async def test_blocked_customer_fails_once_and_the_assignee_is_told(rig: Rig) ->
     assert "T-1001" in (alert.text or "") and "the customer blocked the bot" in (alert.text or "")
 
 
+async def test_an_engineer_who_blocked_the_bot_is_reported_to_the_lead_with_telegram_s_advice(rig: Rig) -> None:
+    """The advice comes from the Telegram channel's descriptor: press Start, or unblock."""
+    tg = rig.tg
+    for user in ENGINEER_USER.values():
+        tg.block_user(user)
+    tg.user_sends(IVAN, "Не приходят письма с кодом подтверждения")
+    await rig.settle()
+
+    engineer = await rig.assignee_user(1001)
+    [alert] = [s for s in rig.to(OLGA) if f"telegram:{engineer}" in (s.text or "")]
+    assert "недоступен(на) в личном чате" in (alert.text or "") and "нажать «Start»" in (alert.text or "")  # Olga reads ru
+
+
 async def test_deleted_topic_is_recreated_and_rebound(rig: Rig) -> None:
     tg = rig.tg
     tg.user_sends(IVAN, "Не работает выгрузка в 1С")

@@ -1,11 +1,11 @@
 """An engineer the desk cannot reach privately: the leads are told, once, what to do.
 
 On Telegram a bot may not start a private chat: until an engineer presses Start in theirs,
-every ping to them fails (a blocked bot fails the same way). What to advise comes from the
-channel's descriptor. Nobody reads the dispatcher's
+every ping to them fails (a blocked bot fails the same way). Nobody reads the dispatcher's
 log at night, so the first such failure goes to the team leads in chat — once per engineer
 and channel, kept in the database like an inbound key, so that neither a stream of failed
-pings nor a restart repeats it. A lead is not told about themselves.
+pings nor a restart repeats it. A lead is not told about themselves. What to advise them
+is the channel's to say (its descriptor's `unreachable_advice`).
 """
 
 from __future__ import annotations
