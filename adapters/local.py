@@ -3,6 +3,9 @@
 It behaves like a platform — chats, message ids, threads in a staff room — without a
 network, so the whole desk (intake, routing, outbox, dispatcher) runs for real. People
 "write" through `say`; what the desk sends lands in `sent`, in delivery order.
+
+It is also the template for a new channel: a section model (`LocalConfig`), an adapter
+(`LocalChannel`, on `ChannelBase`) and the one `CHANNEL` descriptor the registry lists.
 """
 
 from __future__ import annotations
@@ -11,15 +14,23 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.app.fields import ChannelSettings
 from bot.app.http import HttpServer
 from bot.commands.types import CommandRequest, Press, Reply
 from bot.core.desk import Desk
 from bot.core.domain import Attachment, ConversationRef, Inbound, Priority, Sender
 from bot.delivery.channel import ChannelBase
 from bot.delivery.contract import Audience, DeliveryResult, Lane, Outbound, Pace, Recipient
+from bot.delivery.descriptor import ChannelDescriptor
 from bot.flows.customer import Receipt
 
 NAME = "local"
+
+
+class LocalConfig(ChannelSettings):
+    """`[local]`: on, and which chat is the staff room (each ticket a thread in it)."""
+
+    staff_room: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,3 +153,12 @@ class LocalChannel(ChannelBase):
         """`user` presses a button whose data is `data` under a message in `chat`."""
         pressed = Press(Sender(f"{NAME}:{user}"), ConversationRef(NAME, chat or user), data, key)
         return await self._bound().press(pressed)
+
+
+CHANNEL = ChannelDescriptor(
+    name=NAME,
+    settings=LocalConfig,
+    build=lambda section: LocalChannel(),
+    identity_example=f"{NAME}:ana",
+    staff_room=lambda section: section.staff_room,
+)

@@ -25,8 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.telegram import TelegramChannel
-from bot.app.config import Config, StorageConfig, TelegramConfig, load_config
+from adapters.telegram.channel import TelegramChannel
+from adapters.telegram.config import TelegramConfig
+from bot.app.config import Config, StorageConfig, load_config
 from bot.app.factory import App
 from bot.core.records import outbound_to_row
 from bot.delivery.contract import Audience, Outbound, Recipient
@@ -67,7 +68,8 @@ async def run(messages: int, chat_count: int, groups: int) -> None:
 
 
 async def send_burst(tg: TelegramStandIn, cfg: Config, targets: list[int], messages: int) -> None:
-    app = await App.create(cfg, adapters={"telegram": TelegramChannel(cfg.telegram, token=TOKEN)}, serve_http=False)
+    channel = TelegramChannel(cfg.channels["telegram"], token=TOKEN)
+    app = await App.create(cfg, adapters={"telegram": channel}, serve_http=False)
     await app.start()
     try:
         now = app.desk.clock.now()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from .conftest import REPO
 
 PACKAGES = ("bot", "adapters", "routing", "storage")
-COMPOSITION_ROOT = {"bot/app/factory.py", "bot/app/cli.py", "bot/app/demo.py"}
+COMPOSITION_ROOT = {"bot/app/registry.py", "bot/app/factory.py", "bot/app/cli.py", "bot/app/demo.py"}
 
 
 def _modules(package: str) -> list[Path]:
@@ -58,4 +61,32 @@ def test_logic_never_reads_the_system_clock() -> None:
             text = path.read_text(encoding="utf-8")
             if _rel(path) not in allowed and ("datetime.now(" in text or "datetime.utcnow(" in text):
                 offenders.append(_rel(path))
+    assert offenders == []
+
+
+def _code_words(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of every name and string in a module that is not a docstring; comments
+    are not tokens of this kind either."""
+    source = path.read_text(encoding="utf-8")
+    docstrings = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                docstrings.add(first.lineno)
+    kinds = {tokenize.NAME, tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+    return [
+        (tok.start[0], tok.string) for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+        if tok.type in kinds and not (tok.type == tokenize.STRING and tok.start[0] in docstrings)
+    ]
+
+
+def test_no_module_of_bot_names_a_platform() -> None:
+    """A channel is a plugin: only the registry lists the platforms; elsewhere in bot/ they
+    appear in docstrings and comments alone."""
+    platform = re.compile(r"telegram|slack", re.IGNORECASE)
+    offenders = [
+        f"{_rel(path)}:{line}: {text}" for path in _modules("bot") if _rel(path) != "bot/app/registry.py"
+        for line, text in _code_words(path) if platform.search(text)
+    ]
     assert offenders == []

@@ -82,7 +82,7 @@ def test_secrets_come_from_the_environment() -> None:
     cfg = parse_config(raw)
     assert check_secrets(cfg, environ={}) == ["telegram.token: environment variable TELEGRAM_BOT_TOKEN is not set"]
     assert check_secrets(cfg, environ={"TELEGRAM_BOT_TOKEN": "123:abc"}) == []
-    assert cfg.telegram.token.reveal({"TELEGRAM_BOT_TOKEN": "123:abc"}) == "123:abc"
+    assert cfg.channels["telegram"].token.reveal({"TELEGRAM_BOT_TOKEN": "123:abc"}) == "123:abc"
 
 
 def test_a_minimal_config_is_a_working_desk() -> None:
@@ -123,10 +123,10 @@ def test_secrets_never_show_in_repr_str_or_dumps() -> None:
     cfg = parse_config({"telegram": {"enabled": True, "token": SECRET_TOKEN, "mode": "webhook",
                                      "webhook_url": "https://desk.example.com/hook", "webhook_secret": "hook-secret-1"},
                         "slack": {"enabled": True}})
-    for shown in (repr(cfg), str(cfg), cfg.model_dump_json(), repr(cfg.model_dump()), str(cfg.telegram.token)):
+    for shown in (repr(cfg), str(cfg), cfg.model_dump_json(), repr(cfg.model_dump()), str(cfg.channels["telegram"].token)):
         assert SECRET_TOKEN not in shown and "hook-secret-1" not in shown
-    assert "Secret('env:SLACK_BOT_TOKEN')" in repr(cfg.slack)  # where a secret comes from is no secret
-    assert cfg.telegram.token.reveal() == SECRET_TOKEN
+    assert "Secret('env:SLACK_BOT_TOKEN')" in repr(cfg.channels["slack"])  # where a secret comes from is no secret
+    assert cfg.channels["telegram"].token.reveal() == SECRET_TOKEN
 
 
 def test_revealed_secrets_are_blanked_out_of_every_log_line() -> None:
@@ -136,7 +136,7 @@ def test_revealed_secrets_are_blanked_out_of_every_log_line() -> None:
     from bot.app.redact import redact_logs
 
     cfg = parse_config({"slack": {"enabled": True}})
-    token = cfg.slack.bot_token.reveal({"SLACK_BOT_TOKEN": "xoxb-1234-secret-value"})
+    token = cfg.channels["slack"].bot_token.reveal({"SLACK_BOT_TOKEN": "xoxb-1234-secret-value"})
     stream = io.StringIO()
     logger = logging.getLogger("test.redaction")
     handler = logging.StreamHandler(stream)

@@ -18,8 +18,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.slack import SlackChannel
-from bot.app.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, SlackConfig, StorageConfig
+from adapters.slack.channel import SlackChannel
+from adapters.slack.config import SlackConfig
+from bot.app.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, StorageConfig
 from bot.app.factory import App
 from bot.core.clock import ManualClock
 from bot.core.desk import Desk
@@ -28,6 +29,7 @@ from bot.delivery.contract import Adapter
 from routing.language import LanguageDetector
 from tests.standins.slack_api import Message, RateLimit, SlackStandIn, sign, slack_escape
 
+from .channel_contract import check_channel_contract
 from .conftest import TUESDAY_11, AppViews
 
 TRIAGE = "C0TRIAGE01"
@@ -108,18 +110,18 @@ async def open_rig(
     """As tests/conftest.py: the channels and the HTTP server start, the dispatcher's loop
     does not (only `settle` delivers, so a flush never races the loop)."""
     channel = SlackChannel(
-        cfg.slack, bot_token=slack.bot_token, signing_secret=slack.signing_secret, app_token=slack.app_token,
+        cfg.channels["slack"], bot_token=slack.bot_token, signing_secret=slack.signing_secret, app_token=slack.app_token,
     )
     adapters: dict[str, Adapter] = {"slack": channel, **(others or {})}
     app = await App.create(cfg, clock=ManualClock(TUESDAY_11), adapters=adapters, detector=detector,
-                           serve_http=cfg.slack.mode == "http")
+                           serve_http=cfg.channels["slack"].mode == "http")
     rig = Rig(slack, app, channel, adapters)
     try:
         for adapter in adapters.values():
             await adapter.start(app.desk, app.http)
         if app.http is not None:
             await app.http.start()
-            slack.app_url = f"http://127.0.0.1:{app.http.bound_port}{cfg.slack.events_path}"
+            slack.app_url = f"http://127.0.0.1:{app.http.bound_port}{cfg.channels['slack'].events_path}"
         await app.dispatcher.start()  # loads the threads bound to tickets
         await app.dispatcher.stop()
     except BaseException:
@@ -588,3 +590,7 @@ async def test_long_texts_are_split_and_escaped(rig: Rig) -> None:
     assert len(parts) > 2 and all(len(p) <= 3000 for p in parts)
     unescaped = "\n".join(parts).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     assert unescaped == long
+
+
+async def test_the_slack_channel_keeps_the_channel_contract(rig: Rig) -> None:
+    await check_channel_contract(rig.channel, staff_room=TRIAGE, private_chat=ANNA)

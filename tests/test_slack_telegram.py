@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.telegram import TelegramChannel
-from bot.app.config import Config, TelegramConfig
+from adapters.telegram.channel import TelegramChannel
+from adapters.telegram.config import TelegramConfig
+from bot.app.config import Config
 from bot.core.domain import Direction
 from routing.language import LanguageDetector
 from tests.standins.slack_api import SlackStandIn
@@ -47,7 +48,7 @@ async def both_channels(
             enabled=True, api_base=tg.api_base, per_second=30, per_chat_per_second=per_chat,
             per_group_per_minute=100_000, polling_timeout=5,
         )})
-        telegram = TelegramChannel(cfg.telegram, token=TOKEN)
+        telegram = TelegramChannel(cfg.channels["telegram"], token=TOKEN)
         rig = await open_rig(slack, cfg, detector, others={"telegram": telegram})
         try:
             yield rig

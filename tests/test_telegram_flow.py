@@ -21,9 +21,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.telegram import TelegramChannel
+from adapters.telegram.channel import TelegramChannel
+from adapters.telegram.config import TelegramConfig
 from adapters.telegram.startup import TelegramSetupError
-from bot.app.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, StorageConfig, TelegramConfig
+from bot.app.config import Config, DeliveryConfig, HttpConfig, IntakeConfig, StorageConfig
 from bot.app.factory import App
 from bot.commands import menu
 from bot.commands.types import CommandRequest, Press, Reply
@@ -33,6 +34,7 @@ from bot.flows.customer import Receipt
 from routing.language import LanguageDetector
 from tests.standins.telegram_api import RateLimits, SentRecord, TelegramStandIn
 
+from .channel_contract import check_channel_contract
 from .conftest import TUESDAY_11, AppViews
 
 TOKEN = "7700001:stand-in-token"
@@ -130,9 +132,9 @@ async def open_rig(
     """`live`: `App.start()` as in production. Otherwise the channel (and HTTP server) start
     but not the dispatcher's loop, as in tests/conftest.py: only `settle` delivers, so a
     flush never races the loop."""
-    channel = TelegramChannel(cfg.telegram, token=TOKEN)
+    channel = TelegramChannel(cfg.channels["telegram"], token=TOKEN)
     app = await App.create(cfg, clock=ManualClock(TUESDAY_11), adapters={"telegram": channel}, detector=detector,
-                           serve_http=cfg.telegram.mode == "webhook")
+                           serve_http=cfg.channels["telegram"].mode == "webhook")
     rig = Rig(tg, app, channel, live)
     try:
         if live:
@@ -482,6 +484,19 @@ async def test_blocked_customer_fails_once_and_the_assignee_is_told(rig: Rig) ->
     assert "T-1001" in (alert.text or "") and "the customer blocked the bot" in (alert.text or "")
 
 
+async def test_an_engineer_who_blocked_the_bot_is_reported_to_the_lead_with_telegram_s_advice(rig: Rig) -> None:
+    """The advice comes from the Telegram channel's descriptor: press Start, or unblock."""
+    tg = rig.tg
+    for user in ENGINEER_USER.values():
+        tg.block_user(user)
+    tg.user_sends(IVAN, "Не приходят письма с кодом подтверждения")
+    await rig.settle()
+
+    engineer = await rig.assignee_user(1001)
+    [alert] = [s for s in rig.to(OLGA) if f"telegram:{engineer}" in (s.text or "")]
+    assert "недоступен(на) в личном чате" in (alert.text or "") and "нажать «Start»" in (alert.text or "")  # Olga reads ru
+
+
 async def test_deleted_topic_is_recreated_and_rebound(rig: Rig) -> None:
     tg = rig.tg
     tg.user_sends(IVAN, "Не работает выгрузка в 1С")
@@ -825,3 +840,7 @@ async def test_a_caption_too_long_to_copy_reaches_the_topic_in_parts_and_is_neve
     parts = [s.text or "" for s in in_topic[2:]]
     assert len(parts) == 2 and "\n".join(parts) == f"Ivan Petrov: {caption}\n[photo]"
     assert {r["state"] for r in await rig.store.outbox_rows()} == {"sent"}
+
+
+async def test_the_telegram_channel_keeps_the_channel_contract(rig: Rig) -> None:
+    await check_channel_contract(rig.channel, staff_room=str(STAFF), private_chat=str(ANNA))

@@ -12,9 +12,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramServerError
 
-from adapters.telegram import TelegramChannel
+from adapters.telegram.channel import TelegramChannel
+from adapters.telegram.config import TelegramConfig
 from adapters.telegram.send import TelegramSender, keyboard
-from bot.app.config import TelegramConfig
 from bot.delivery.contract import (
     Audience,
     Button,

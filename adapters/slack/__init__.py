@@ -1,12 +1,34 @@
 """Slack: customers in DMs with the app and in shared channels, engineers in the triage
 channel's threads (one per ticket).
 
-Modules: `translate` (Slack payloads → desk types), `listeners` (the Bolt wiring), `send`
-(desk → Web API), `blocks` (mrkdwn and buttons), `profiles` (who wrote: users.info,
-cached), `modes` (HTTP endpoint, Socket Mode), `startup` (the triage channel check),
-`channel` (the adapter the app runs).
+Modules: `config` (the `[slack]` section), `translate` (Slack payloads → desk types),
+`listeners` (the Bolt wiring), `send` (desk → Web API), `blocks` (mrkdwn and buttons),
+`profiles` (who wrote: users.info, cached), `modes` (HTTP endpoint, Socket Mode),
+`startup` (the triage channel check), `channel` (the adapter the app runs). `CHANNEL` is
+what the composition root lists.
 """
 
-from adapters.slack.channel import SlackChannel
+import re
 
-__all__ = ["SlackChannel"]
+from adapters.slack.config import NAME, SlackConfig
+from bot.delivery.contract import Adapter
+from bot.delivery.descriptor import ChannelDescriptor
+
+
+def _build(section: SlackConfig) -> Adapter:
+    """Bolt is imported only for a desk that runs Slack."""
+    from adapters.slack.channel import SlackChannel
+
+    return SlackChannel(section)
+
+
+CHANNEL = ChannelDescriptor(
+    name=NAME,
+    settings=SlackConfig,
+    build=_build,
+    identity_example=f"{NAME}:U024BE7LH",
+    staff_room=SlackConfig.staff_room,
+    secrets=SlackConfig.secrets,
+    # What Slack puts in a message for "@ana": `<@U024BE7LH|ana>`, the name optional.
+    mention=re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>"),
+)

@@ -11,11 +11,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modes, startup
+from adapters.slack.config import NAME, SlackConfig
 from adapters.slack.listeners import Listeners
 from adapters.slack.profiles import Profiles
 from adapters.slack.send import SlackSender
-from adapters.slack.translate import CHANNEL, Workspace
-from bot.app.config import SlackConfig
+from adapters.slack.translate import Workspace
 from bot.app.http import HttpServer
 from bot.core.desk import Desk
 from bot.delivery.channel import ChannelBase
@@ -25,7 +25,7 @@ log = logging.getLogger("dutydesk.slack")
 
 
 class SlackChannel(ChannelBase):
-    name = CHANNEL
+    name = NAME
 
     def __init__(
         self, cfg: SlackConfig, *, bot_token: str | None = None, signing_secret: str | None = None,
@@ -60,7 +60,7 @@ class SlackChannel(ChannelBase):
 
     def lane(self, recipient: Recipient) -> Lane:
         """Slack allows about one message a second per channel (a DM is a channel)."""
-        return Lane(f"{CHANNEL}:{recipient.chat_id}", per_second=self._cfg.per_channel_per_second)
+        return Lane(f"{NAME}:{recipient.chat_id}", per_second=self._cfg.per_channel_per_second)
 
     async def _send(self, message: Outbound, pace: Pace) -> DeliveryResult:
         return await self._sender.deliver(message, pace)
@@ -79,7 +79,7 @@ class SlackChannel(ChannelBase):
         where = Workspace(cfg.triage_channel, me.get("user_id"))
         listeners = Listeners(desk, self.client, Profiles(self.client), where)
         listeners.wire(app, cfg.command)
-        desk.accept_replays(CHANNEL, listeners.replay)
+        desk.accept_replays(NAME, listeners.replay)
         self.running = True
         if http is not None and cfg.mode == "http":
             modes.serve_http(http, cfg.events_path, app, lambda: self.running, self._signing_secret)

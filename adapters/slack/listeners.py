@@ -32,6 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import translate
 from adapters.slack.blocks import ACTION_PREFIX, ephemeral, escape
+from adapters.slack.config import NAME
 from adapters.slack.profiles import Profiles
 from bot.core.desk import Desk
 from bot.core.sanitize import scrub
@@ -72,7 +73,7 @@ class Listeners:
         self._client = client
         self._profiles = profiles
         self._where = where
-        self._guard = desk.guard(translate.CHANNEL, budget=ATTEMPTS_BUDGET)
+        self._guard = desk.guard(NAME, budget=ATTEMPTS_BUDGET)
         self._app: AsyncApp | None = None
 
     async def _take(self, body: dict[str, Any], handle: Callable[[], Awaitable[object]]) -> bool:

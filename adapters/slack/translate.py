@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from adapters.slack.config import NAME
 from bot.commands.types import CommandRequest, Press
 from bot.core.domain import Attachment, ConversationRef, Edited, Inbound, Sender
 from bot.flows.customer import is_blank
-
-CHANNEL = "slack"
 
 # Message subtypes that are a person writing; the others are joins, topic changes,
 # deletions, other integrations' posts… and not the desk's business.
@@ -91,13 +90,13 @@ def sender_of(user_id: str, user: Mapping[str, Any] | None = None) -> Sender:
     """`user` is a `users.info` user object (with `include_locale`); without it the sender
     is known by id only."""
     if not user:
-        return Sender(f"{CHANNEL}:{user_id}")
+        return Sender(f"{NAME}:{user_id}")
     profile = _dict(user, "profile")
     name = (
         _str(profile, "real_name") or _str(user, "real_name") or _str(profile, "display_name")
         or _str(user, "name") or ""
     )
-    return Sender(f"{CHANNEL}:{user_id}", name, _str(user, "locale"))
+    return Sender(f"{NAME}:{user_id}", name, _str(user, "locale"))
 
 
 def author(event: Mapping[str, Any]) -> str | None:
@@ -123,10 +122,10 @@ def is_dm(channel_id: str, channel_type: str | None = None) -> bool:
 
 def conversation_of(channel: str, ts: str, thread_ts: str | None, dm: bool, where: Workspace) -> ConversationRef:
     if dm:
-        return ConversationRef(CHANNEL, channel, None)
+        return ConversationRef(NAME, channel, None)
     if channel == where.triage_channel:
-        return ConversationRef(CHANNEL, channel, thread_ts)
-    return ConversationRef(CHANNEL, channel, thread_ts or ts)
+        return ConversationRef(NAME, channel, thread_ts)
+    return ConversationRef(NAME, channel, thread_ts or ts)
 
 
 def _reply_to(ts: str, thread_ts: str | None, dm: bool) -> str | None:
@@ -204,10 +203,10 @@ def command_request(command: Mapping[str, Any], sender: Sender) -> CommandReques
         return None
     return CommandRequest(
         sender=sender,
-        conversation=ConversationRef(CHANNEL, channel, None),
+        conversation=ConversationRef(NAME, channel, None),
         text=unescape(_str(command, "text") or "").strip(),
         private=is_dm(channel),
-        key=f"{CHANNEL}:cmd:{trigger}",
+        key=f"{NAME}:cmd:{trigger}",
         reply_in_chat=False,
     )
 
@@ -233,5 +232,5 @@ def press(body: Mapping[str, Any], sender: Sender, where: Workspace) -> Press | 
         sender=sender,
         conversation=conversation_of(channel, message_ts, _str(container, "thread_ts"), dm, where),
         data=value,
-        key=f"{CHANNEL}:act:{key}" if key else None,
+        key=f"{NAME}:act:{key}" if key else None,
     )

@@ -1,10 +1,33 @@
 """Telegram: customers in private chats and groups, engineers in a forum group's topics.
 
-Modules: `translate` (Telegram → desk types), `handlers` (aiogram router), `send` (desk →
-Bot API), `updates` (polling loop, webhook route), `startup` (menus, staff-group checks),
-`channel` (the adapter the app runs).
+Modules: `config` (the `[telegram]` section), `translate` (Telegram → desk types),
+`handlers` (aiogram router), `send` (desk → Bot API), `updates` (polling loop, webhook
+route), `startup` (menus, staff-group checks), `channel` (the adapter the app runs).
+`CHANNEL` is what the composition root lists.
 """
 
-from adapters.telegram.channel import TelegramChannel
+from adapters.telegram.config import NAME, TelegramConfig
+from bot.delivery.contract import Adapter
+from bot.delivery.descriptor import ChannelDescriptor
 
-__all__ = ["TelegramChannel"]
+
+def _build(section: TelegramConfig) -> Adapter:
+    """aiogram is imported only for a desk that runs Telegram: its types take seconds to
+    load, which `check-config`, `explain` and the readers need not pay."""
+    from adapters.telegram.channel import TelegramChannel
+
+    return TelegramChannel(section)
+
+
+CHANNEL = ChannelDescriptor(
+    name=NAME,
+    settings=TelegramConfig,
+    build=_build,
+    identity_example=f"{NAME}:12345",
+    staff_room=TelegramConfig.staff_room,
+    secrets=TelegramConfig.secrets,
+    # A bot may not open a private chat: the engineer must press Start in theirs first.
+    unreachable_advice="unreachable_press_start",
+    # The example roster is written for Telegram; the demo runs it on the local channel.
+    twin_in_demo=True,
+)

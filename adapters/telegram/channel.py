@@ -13,11 +13,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from adapters.telegram import startup
+from adapters.telegram.config import NAME, TelegramConfig
 from adapters.telegram.handlers import build_router
 from adapters.telegram.send import TelegramSender
-from adapters.telegram.translate import CHANNEL
 from adapters.telegram.updates import ALLOWED_UPDATES, Polling, Updates, webhook_handler
-from bot.app.config import TelegramConfig
 from bot.app.http import HttpServer
 from bot.core.backoff import Backoff
 from bot.core.desk import Desk
@@ -35,7 +34,7 @@ RETRY_CAP_SECONDS = 30.0
 
 
 class TelegramChannel(ChannelBase):
-    name = CHANNEL
+    name = NAME
 
     def __init__(self, cfg: TelegramConfig, token: str | None = None) -> None:
         """`token` overrides the configured secret (tests need no environment variable)."""
@@ -53,7 +52,7 @@ class TelegramChannel(ChannelBase):
     def lane(self, recipient: Recipient) -> Lane:
         """Telegram limits each private chat to about one message a second, and each group
         to twenty a minute on top; group ids are negative."""
-        key = f"{CHANNEL}:{recipient.chat_id}"
+        key = f"{NAME}:{recipient.chat_id}"
         if recipient.chat_id.startswith("-"):
             return Lane(key, per_second=self._cfg.per_chat_per_second, per_minute=self._cfg.per_group_per_minute)
         return Lane(key, per_second=self._cfg.per_chat_per_second)
@@ -69,11 +68,11 @@ class TelegramChannel(ChannelBase):
         me = await self.bot.get_me()
         if cfg.staff_chat_id is not None:
             await startup.check_staff_group(self.bot, me, cfg.staff_chat_id)
-        await startup.publish_menus(self.bot, cfg.staff_chat_id, desk.menus(CHANNEL))
+        await startup.publish_menus(self.bot, cfg.staff_chat_id, desk.menus(NAME))
         dispatcher = Dispatcher(desk=desk, me=me, staff_chat_id=cfg.staff_chat_id)
         dispatcher.include_router(build_router(cfg.staff_chat_id))
-        updates = Updates(self.bot, dispatcher, desk.guard(CHANNEL))
-        desk.accept_replays(CHANNEL, updates.replay)
+        updates = Updates(self.bot, dispatcher, desk.guard(NAME))
+        desk.accept_replays(NAME, updates.replay)
         if cfg.mode == "webhook":
             await self._start_webhook(updates, http)
         else:

@@ -17,6 +17,7 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, ReplyParameters, User
 
 from adapters.telegram import startup, translate
+from adapters.telegram.config import NAME
 from bot.core.desk import Desk
 
 log = logging.getLogger("dutydesk.telegram")
@@ -71,7 +72,7 @@ def build_router(staff_chat_id: int | None) -> Router:
 
 
 async def chat_moved(message: Message, desk: Desk) -> None:
-    await desk.chat_moved(translate.CHANNEL, str(message.chat.id), str(message.migrate_to_chat_id))
+    await desk.chat_moved(NAME, str(message.chat.id), str(message.migrate_to_chat_id))
 
 
 async def commanded(message: Message, desk: Desk, command: str, bot: Bot, staff_chat_id: int | None) -> None:
@@ -84,7 +85,7 @@ async def commanded(message: Message, desk: Desk, command: str, bot: Bot, staff_
     await desk.command(request)
     if command.split(" ", 1)[0] == "start" and request.private:
         user = request.sender.identity.partition(":")[2]
-        person = next((p for p in desk.menus(translate.CHANNEL).people if p.user == user), None)
+        person = next((p for p in desk.menus(NAME).people if p.user == user), None)
         if person is not None:
             await startup.publish_personal_menu(bot, staff_chat_id, person)
 

@@ -19,7 +19,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 
-from adapters.telegram.translate import CHANNEL
+from adapters.telegram.config import NAME
 from bot.delivery.contract import (
     Audience,
     Button,
@@ -124,7 +124,7 @@ class TelegramSender:
         reply_to = _number(message.reply_to, "message id")
         reply = None if reply_to is None else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
         source = message.copy_of
-        if source is not None and source.channel == CHANNEL and message.id not in self._parts_sent:
+        if source is not None and source.channel == NAME and message.id not in self._parts_sent:
             try:
                 return await self._copy(source, chat, thread, markup, reply)
             except TelegramBadRequest as exc:

@@ -11,25 +11,24 @@ from datetime import datetime
 
 from aiogram.types import CallbackQuery, Message, User
 
+from adapters.telegram.config import NAME
 from bot.commands.types import CommandRequest, Press
 from bot.core.domain import Attachment, ConversationRef, Edited, Inbound, Sender
 from bot.flows.customer import is_blank
-
-CHANNEL = "telegram"
 
 # "/status", "/status@dutydesk_bot args": Telegram's command syntax (1–32 letters, digits, _).
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?=\s|$)(.*)$", re.DOTALL)
 
 
 def sender_of(user: User) -> Sender:
-    return Sender(f"{CHANNEL}:{user.id}", user.full_name, user.language_code)
+    return Sender(f"{NAME}:{user.id}", user.full_name, user.language_code)
 
 
 def conversation_of(message: Message) -> ConversationRef:
     """Only forum topics are threads: a supergroup's reply chains also carry a
     `message_thread_id`, but they are not separate conversations."""
     thread = str(message.message_thread_id) if message.is_topic_message and message.message_thread_id else None
-    return ConversationRef(CHANNEL, str(message.chat.id), thread)
+    return ConversationRef(NAME, str(message.chat.id), thread)
 
 
 def reply_target(message: Message) -> str | None:
@@ -186,7 +185,7 @@ def press(query: CallbackQuery) -> Press | None:
         thread = conversation_of(query.message).thread_id
     return Press(
         sender=sender_of(query.from_user),
-        conversation=ConversationRef(CHANNEL, chat, thread),
+        conversation=ConversationRef(NAME, chat, thread),
         data=query.data,
         key=f"tg:cb:{query.id}",
     )

@@ -14,9 +14,13 @@ from urllib.parse import urlsplit
 
 from bot.app.config import Config, ConfigError, check_secrets, literal_secrets, load_config
 from bot.app.redact import redact_logs
+from bot.app.registry import CHANNELS
 from routing.durations import parse_duration
 
 DEFAULT_CONFIG = "config.toml"
+# Identities as each channel writes them, for the help texts.
+_IDENTITIES = ", ".join(d.identity_example for d in CHANNELS)
+_NAMES = ", ".join(d.name for d in CHANNELS)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -35,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dutydesk", description="A support desk in Telegram and Slack.")
+    parser = argparse.ArgumentParser(prog="dutydesk", description=f"A support desk in chat: {_NAMES}.")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -53,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     _database_args(listing)
     listing.add_argument("--status", default="open", help="open, all, or a status (default: open)")
     listing.add_argument("--assignee")
-    listing.add_argument("--customer", help="identity, e.g. telegram:12345")
+    listing.add_argument("--customer", help=f"identity, e.g. {_IDENTITIES}")
     listing.add_argument("--org")
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(handler=_tickets_list)
@@ -63,25 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_tickets_show)
 
     dead = sub.add_parser("deadletter", help="updates intake could not take and set aside: list, show, retry")
-    dead_sub = dead.add_subparsers(required=True, metavar="ACTION")
-    dead_list = dead_sub.add_parser("list", help="set-aside updates, newest first")
-    _database_args(dead_list)
-    dead_list.add_argument("--state", default="open", choices=["open", "retry", "done", "all"])
-    dead_list.add_argument("--limit", type=int, default=50)
-    dead_list.set_defaults(handler=_deadletter_list)
-    for action, handler, text in (("show", _deadletter_show, "one: its error and raw payload"),
-                                  ("retry", _deadletter_retry, "have the running desk take it again")):
-        one = dead_sub.add_parser(action, help=text)
-        _database_args(one)
-        one.add_argument("id", type=int)
-        one.set_defaults(handler=handler)
+    _deadletter_parsers(dead)
 
     explain = sub.add_parser("explain", help="dry run: how the desk would route a message, and its deadlines (JSON)")
     explain.add_argument("--config", default=DEFAULT_CONFIG, help="TOML config file (default: %(default)s)")
     source = explain.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="the customer's message")
     source.add_argument("--jsonl", type=Path, help="one JSON object per line: text, from, at")
-    explain.add_argument("--from", dest="sender", help="sender identity, e.g. telegram:12345")
+    explain.add_argument("--from", dest="sender", help=f"sender identity, e.g. {_IDENTITIES}")
     explain.add_argument("--at", help="when, with offset: 2026-03-08T23:10+03:00 (default: now)")
     explain.set_defaults(handler=_explain)
 
@@ -96,6 +89,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", type=Path, help="keep the demo database here instead of a temporary file")
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _deadletter_parsers(dead: argparse.ArgumentParser) -> None:
+    dead_sub = dead.add_subparsers(required=True, metavar="ACTION")
+    dead_list = dead_sub.add_parser("list", help="set-aside updates, newest first")
+    _database_args(dead_list)
+    dead_list.add_argument("--state", default="open", choices=["open", "retry", "done", "all"])
+    dead_list.add_argument("--limit", type=int, default=50)
+    dead_list.set_defaults(handler=_deadletter_list)
+    for action, handler, text in (("show", _deadletter_show, "one: its error and raw payload"),
+                                  ("retry", _deadletter_retry, "have the running desk take it again")):
+        one = dead_sub.add_parser(action, help=text)
+        _database_args(one)
+        one.add_argument("id", type=int)
+        one.set_defaults(handler=handler)
 
 
 def _database_args(parser: argparse.ArgumentParser) -> None:
@@ -122,11 +130,9 @@ def _run(args: argparse.Namespace) -> int:
 
     adapters = build_adapters(cfg)
     if not adapters:
-        print(
-            f"dutydesk: {args.config}: no channel is enabled — set enabled = true in [telegram], "
-            "[slack] or [local]",
-            file=sys.stderr,
-        )
+        sections = ", ".join(f"[{d.name}]" for d in cfg.descriptors)
+        print(f"dutydesk: {args.config}: no channel is enabled — set enabled = true in one of {sections}",
+              file=sys.stderr)
         return 2
     return asyncio.run(_serve(cfg, adapters, App))
 
@@ -180,7 +186,7 @@ def _check_config(args: argparse.Namespace) -> int:
     if problems:  # "OK" only when all is: a script reading stdout must not see it now
         print(f"{args.file}: not OK — {len(problems)} problem(s) above", file=sys.stderr)
         return 1
-    channels = [name for name in ("telegram", "slack", "local") if getattr(cfg, name).enabled]
+    channels = cfg.enabled_channels
     print(
         f"{args.file}: OK — {len(cfg.engineers)} engineers, {len(cfg.organisations)} organisations, "
         f"{len(cfg.plans)} plans, {len(cfg.calendars)} calendars, {len(cfg.shifts)} shifts; "

@@ -53,11 +53,11 @@ def parse_at(text: str) -> datetime:
     return at
 
 
-def parse_sender(sender: str) -> tuple[str, str]:
-    """`telegram:12345` -> ("telegram", "12345")."""
+def parse_sender(sender: str, like: str = "channel:id") -> tuple[str, str]:
+    """`telegram:12345` -> ("telegram", "12345"); `like` shows a good one in the error."""
     channel, sep, user = sender.strip().partition(":")
     if not sep or not channel or not user:
-        raise ValueError(f'"{sender}" is not a chat identity like telegram:12345 or slack:U024BE7LH')
+        raise ValueError(f'"{sender}" is not a chat identity like {like}')
     return channel, user
 
 
@@ -154,6 +154,11 @@ class Explainer:
 
     # -- helpers ------------------------------------------------------------------------
 
+    @property
+    def identities(self) -> str:
+        """Sender identities as the config's channels write them, for error texts."""
+        return ", ".join(d.identity_example for d in self.cfg.descriptors) or "channel:id"
+
     def _describe(self, calendar: BusinessCalendar) -> str:
         """Calendars' descriptions never change; in bulk runs they are worth keeping."""
         text = self._hours.get(calendar.name)
@@ -164,7 +169,7 @@ class Explainer:
     def _conversation(self, sender: str | None) -> tuple[str, ConversationRef]:
         if sender is None:
             return "unknown", ConversationRef("explain", "unknown")
-        channel, user = parse_sender(sender)
+        channel, user = parse_sender(sender, self.identities)
         # A private chat with the bot: the chat id is the user id on both platforms.
         return f"{channel}:{user}", ConversationRef(channel, user)
 
@@ -249,12 +254,7 @@ class Explainer:
 
 def build_explainer(cfg: Config, detector: LanguageDetector | None = None) -> Explainer:
     """Build the routing once (language models take about a second to load)."""
-    channels = frozenset(
-        name for name, on in (
-            ("local", cfg.local.enabled), ("telegram", cfg.telegram.enabled), ("slack", cfg.slack.enabled),
-        ) if on
-    )
-    directory = Directory(cfg, channels)
+    directory = Directory(cfg, frozenset(cfg.enabled_channels))
     sla = SlaBook(cfg, build_calendars(cfg))
     return Explainer(cfg, directory, sla, Triage(cfg, directory, sla, detector))
 
@@ -294,7 +294,7 @@ def _explain_line(explainer: Explainer, line: str, now: datetime) -> dict[str, A
         raise ValueError('"text" is missing or not a string')
     sender = item.get("from")
     if sender is not None and not isinstance(sender, str):
-        raise ValueError('"from" must be a string like telegram:12345')
+        raise ValueError(f'"from" must be a string like {explainer.identities}')
     at = item.get("at")
     if at is not None and not isinstance(at, str):
         raise ValueError('"at" must be a string like 2026-03-08T23:10+03:00')

@@ -1,8 +1,9 @@
-"""The composition root: the only place that knows which adapters exist.
+"""The composition root: it puts the desk together and runs it.
 
 It reads the config, opens storage, builds the desk, starts the channels the config
-enables, the outbox dispatcher, the SLA scheduler and the HTTP server — and stops them in
-the reverse order.
+enables (each built by its descriptor: the channels the config was loaded with, by
+default `bot.app.registry`), the outbox dispatcher, the SLA scheduler and the HTTP server
+— and stops them in the reverse order.
 """
 
 from __future__ import annotations
@@ -31,20 +32,9 @@ RETRY_CHECK_SECONDS = 5
 
 
 def build_adapters(cfg: Config) -> dict[str, Adapter]:
-    adapters: dict[str, Adapter] = {}
-    if cfg.local.enabled:
-        from adapters.local import LocalChannel
-
-        adapters["local"] = LocalChannel()
-    if cfg.telegram.enabled:
-        from adapters.telegram import TelegramChannel
-
-        adapters["telegram"] = TelegramChannel(cfg.telegram)
-    if cfg.slack.enabled:
-        from adapters.slack import SlackChannel
-
-        adapters["slack"] = SlackChannel(cfg.slack)
-    return adapters
+    """The adapters of the channels the config enables, in the order the channels are listed."""
+    enabled = cfg.enabled_channels
+    return {d.name: d.adapter(cfg.channels[d.name]) for d in cfg.descriptors if d.name in enabled}
 
 
 @dataclass

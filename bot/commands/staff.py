@@ -188,7 +188,7 @@ async def history(ctx: Ctx) -> str:
         if parse_ticket_id(ctx.args[0]) is not None:
             customer = (await ctx.ticket_arg()).customer
         if customer is None:
-            raise CommandError("unknown_customer", what=what)
+            raise CommandError("unknown_customer", what=what, examples=ctx.s.directory.identity_examples)
         query, title = TicketQuery(customer=customer, limit=HISTORY_LIMIT), customer
     rows = await ctx.s.store.tickets(query)
     lines = [say("history_head", ctx.lang, who=title, count=len(rows))]

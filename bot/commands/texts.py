@@ -140,9 +140,9 @@ COMMAND_STAFF_TEXTS: dict[str, dict[str, str]] = {
     },
     "unknown_customer": {
         "en": "No organisation or customer “{what}”: give an organisation's id or name, a chat identity "
-              "(telegram:12345, slack:U024BE7LH) or a ticket.",
+              "({examples}) or a ticket.",
         "ru": "Нет организации или клиента «{what}»: укажите id или название организации, идентификатор в чате "
-              "(telegram:12345, slack:U024BE7LH) или обращение.",
+              "({examples}) или обращение.",
     },
     "history_head": {"en": "{who}: the latest {count} tickets, newest first:",
                      "ru": "{who}: последние обращения ({count}), сначала новые:"},

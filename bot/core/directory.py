@@ -7,7 +7,6 @@ shared channel of their organisation.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -29,7 +28,8 @@ LEAD_ROLES = frozenset({Role.LEAD, Role.ADMIN})
 
 @dataclass(frozen=True)
 class StaffRoom:
-    """A chat where every ticket gets its own thread (Telegram forum, Slack triage channel)."""
+    """A chat where every ticket gets its own thread (Telegram forum, Slack triage channel):
+    each channel's descriptor says which chat it is."""
 
     channel: str
     chat_id: str
@@ -43,14 +43,13 @@ class Directory:
         self._org_by_member = {m: o for o in cfg.organisations for m in o.members}
         self._org_by_chat = {c: o for o in cfg.organisations for c in o.chats}
         self._orgs = {o.id: o for o in cfg.organisations}
-        rooms = []
-        if "local" in channels and cfg.local.staff_room:
-            rooms.append(StaffRoom("local", cfg.local.staff_room))
-        if "telegram" in channels and cfg.telegram.staff_chat_id is not None:
-            rooms.append(StaffRoom("telegram", str(cfg.telegram.staff_chat_id)))
-        if "slack" in channels and cfg.slack.triage_channel:
-            rooms.append(StaffRoom("slack", cfg.slack.triage_channel))
-        self.staff_rooms = tuple(rooms)
+        running = [d for d in cfg.descriptors if d.name in channels]
+        rooms = ((d.name, d.room(cfg.channels[d.name])) for d in running)
+        self.staff_rooms = tuple(StaffRoom(name, chat_id) for name, chat_id in rooms if chat_id)
+        # How each channel writes a mention of a person, when it has such a form.
+        self._mentions = [(d.name, d.mention) for d in cfg.descriptors if d.mention is not None]
+        # Identities as people write them on the running channels, for help texts.
+        self.identity_examples = ", ".join(d.identity_example for d in running) or "channel:id"
 
     def engineer(self, engineer_id: str | None) -> EngineerConfig | None:
         return None if engineer_id is None else self._engineers.get(engineer_id)
@@ -104,12 +103,13 @@ class Directory:
         return any(room.channel == channel for room in self.staff_rooms)
 
     def find_engineer(self, who: str) -> EngineerConfig | None:
-        """Resolve what a lead typed: an engineer id, `@id`, a Slack mention `<@U123|name>`,
-        a chat identity, or a first name when it is unique."""
+        """Resolve what a lead typed: an engineer id, `@id`, a channel's mention of them
+        (Slack's `<@U123|name>`), a chat identity, or a first name when it is unique."""
         token = who.strip()
-        slack = re.fullmatch(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", token)
-        if slack:
-            return self._by_identity.get(f"slack:{slack.group(1)}")
+        for channel, mention in self._mentions:
+            found = mention.fullmatch(token)
+            if found:
+                return self._by_identity.get(f"{channel}:{found.group(1)}")
         token = token.lstrip("@")
         if token in self._engineers:
             return self._engineers[token]

@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable
 
 from bot.delivery.contract import Lane
 
-# Platforms count arrivals; our spacing is measured at departure. A little slack keeps
+# Platforms count arrivals; our spacing is measured at departure. A small margin keeps
 # network jitter from turning an exactly-spaced pair into a 429.
-SLACK_FACTOR = 1.03
+MARGIN = 1.03
 
 
 class Pacer:
@@ -28,7 +28,7 @@ class Pacer:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._gap = SLACK_FACTOR / per_second if per_second != float("inf") else 0.0
+        self._gap = MARGIN / per_second if per_second != float("inf") else 0.0
         self._monotonic = monotonic
         self._sleep = sleep
         self._next_global = 0.0
@@ -42,14 +42,14 @@ class Pacer:
         window = None
         if lane.per_minute is not None:
             window = self._minute.setdefault(lane.key, deque())
-            while window and window[0] <= now - 60 * SLACK_FACTOR:
+            while window and window[0] <= now - 60 * MARGIN:
                 window.popleft()
             if len(window) >= lane.per_minute:
-                slot = max(slot, window[-lane.per_minute] + 60 * SLACK_FACTOR)
+                slot = max(slot, window[-lane.per_minute] + 60 * MARGIN)
         slot = max(slot, self._next_global)
         self._next_global = slot + self._gap
         if lane.per_second != float("inf"):
-            self._next_lane[lane.key] = slot + SLACK_FACTOR / lane.per_second
+            self._next_lane[lane.key] = slot + MARGIN / lane.per_second
         if window is not None:
             window.append(slot)
         return slot - now
@@ -69,6 +69,6 @@ class Pacer:
         proportional to active chats, not to every chat ever written to)."""
         now = self._monotonic()
         window = self._minute.get(lane.key)
-        if self._next_lane.get(lane.key, 0.0) <= now and (not window or window[-1] <= now - 60 * SLACK_FACTOR):
+        if self._next_lane.get(lane.key, 0.0) <= now and (not window or window[-1] <= now - 60 * MARGIN):
             self._next_lane.pop(lane.key, None)
             self._minute.pop(lane.key, None)

@@ -164,7 +164,7 @@ STAFF_TEXTS: dict[str, dict[str, str]] = {
         "en": "{name} ({identity}) cannot be reached in a private chat, so they get no pings: {reason}. {advice}",
         "ru": "{name} ({identity}) недоступен(на) в личном чате и не получает уведомлений: {reason}. {advice}",
     },
-    "unreachable_telegram": {
+    "unreachable_press_start": {
         "en": "Ask {name} to open a private chat with the bot and press Start (or unblock it); if they did, check their identity {identity} in the config.",
         "ru": "Попросите {name} открыть личный чат с ботом и нажать «Start» (или разблокировать бота); если это сделано, проверьте идентификатор {identity} в конфигурации.",
     },
