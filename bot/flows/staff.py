@@ -91,15 +91,15 @@ async def _engineer_wrote(
                           channel=conv.channel, chat_id=conv.chat_id, platform_id=msg.message_id)
         work.add_message(message)
         work.touch(ticket)
-        template = "note_copy"
+        template = texts.staff_key("note_copy")
     else:
         text = clean_text(msg.text, s.cfg.desk.max_text, ticket.language)
         message = actions.record_engineer_message(
             s, work, ticket, engineer.id, text, source=source, relay=relay, attachments=msg.attachments
         )
-        template = "engineer_copy"
+        template = texts.staff_key("engineer_copy")
     # Engineers in the other staff rooms (Slack when this was Telegram) see it too.
-    mirror = texts.text(template, s.notifier.room_language, name=engineer.name, text=message_text(message))
+    mirror = texts.staff_text(template, s.notifier.room_language, name=engineer.name, text=message_text(message))
     work.send(*s.notifier.to_rooms(ticket, "mirror", mirror, copy_of=source, skip=room))
     work.take_key(msg.dedupe_key, ticket.id)
     work.ref(conv.channel, conv.chat_id, msg.message_id, ticket.id)
