@@ -14,8 +14,8 @@ The Makefile's keyword lists choose which keys go to which domain; see `make i18
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection, Iterator, Mapping
-from typing import IO, Any
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from typing import IO, Any, cast
 
 from babel.messages.extract import extract_python
 
@@ -31,7 +31,9 @@ def extract(fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collect
     if CONTEXT in keywords:
         yield from _phrases(source)
     fileobj.seek(0)
-    for lineno, funcname, messages, comments in extract_python(fileobj, keywords, comment_tags, options):
+    # Babel hands a method the keyword names only, and its Python extractor reads just those.
+    found = cast(Iterable[Found], extract_python(fileobj, cast(Any, keywords), comment_tags, cast(Any, options)))
+    for lineno, funcname, messages, comments in found:
         if funcname in PLURALS:
             key = messages[0] if isinstance(messages, tuple) else messages
             yield lineno, funcname, (key, key), comments

@@ -88,7 +88,9 @@ async def _sla(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
 
 def _breached(clock: str) -> Reason:
     """Why a breach escalates the ticket, as a reason the staff read in their language."""
-    return texts.desk_reason("breach_first_response") if clock == FIRST_RESPONSE else texts.desk_reason("breach_resolution")
+    if clock == FIRST_RESPONSE:
+        return texts.desk_reason("breach_first_response")
+    return texts.desk_reason("breach_resolution")
 
 
 async def _update(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
