@@ -11,6 +11,7 @@ from bot.core.domain import Direction, EventType, Message, Status, Ticket, parse
 from bot.core.records import ticket_from_row
 from bot.flows import actions
 from bot.i18n import texts
+from bot.i18n.words import staff_word
 from bot.sla.clocks import FIRST_RESPONSE, RESOLUTION
 from bot.sla.report import sla_report, summary
 from routing.assign import language_name
@@ -212,7 +213,8 @@ async def oncall(ctx: Ctx) -> str:
     for e in now_on:
         window = roster.duty_at(e.id, ctx.now)
         until = texts.when(window.end, ctx.tz, ctx.lang) if window else "?"
-        lines.append(f"  {e.name} ({', '.join(sorted(e.languages))}; {e.tier}) — until {until}")
+        lines.append(f"  {e.name} ({', '.join(sorted(e.languages))}; {e.tier}) — "
+                     f"{texts.staff_text('oncall_until', ctx.lang, at=until)}")
     if not now_on:
         lines.append(texts.staff_text("oncall_nobody", ctx.lang))
     lines.append(texts.staff_text("oncall_next", ctx.lang))
@@ -225,7 +227,8 @@ async def oncall(ctx: Ctx) -> str:
             upcoming.append((windows[0].start, e))
     for start, e in sorted(upcoming, key=lambda item: item[0])[:6]:
         languages = ", ".join(sorted(e.languages))
-        lines.append(f"  {e.name} ({languages}; {e.tier}) — from {texts.when(start, ctx.tz, ctx.lang)}")
+        since = texts.staff_text("oncall_from", ctx.lang, at=texts.when(start, ctx.tz, ctx.lang))
+        lines.append(f"  {e.name} ({languages}; {e.tier}) — {since}")
     if not upcoming:
         lines.append(texts.staff_text("oncall_nobody", ctx.lang))
     return "\n".join(lines)
@@ -278,7 +281,8 @@ def _ordered(ctx: Ctx, tickets: list[Ticket], targets: Targets, *, detail: bool 
     for t in sorted(tickets, key=lambda t: (due[t.id] or far, t.priority)):
         line = _line(ctx, t, due[t.id])
         if detail and t.last_customer_at:
-            line += f" · customer wrote {texts.when(t.last_customer_at, ctx.tz, ctx.lang)}"
+            line += " · " + texts.staff_text("line_customer_wrote", ctx.lang,
+                                             at=texts.when(t.last_customer_at, ctx.tz, ctx.lang))
         lines.append(line)
     return lines
 
@@ -291,12 +295,14 @@ async def _by_deadline(ctx: Ctx, query: TicketQuery, *, detail: bool = False) ->
 def _line(ctx: Ctx, t: Ticket, target: datetime | None) -> str:
     org = ctx.s.directory.organisation(t.org_id)
     who = org.name if org else (t.customer_name or t.customer)
-    where = t.assignee or (f"queued until {texts.when(t.pickup_at, ctx.tz, ctx.lang)}" if t.pickup_at else "unassigned")
+    where = t.assignee or (
+        texts.staff_text("queued_until", ctx.lang, due=texts.when(t.pickup_at, ctx.tz, ctx.lang)) if t.pickup_at
+        else texts.staff_text("line_unassigned", ctx.lang))
     if target is None:
         due = ""
-    elif target <= ctx.now:
-        due = f" · OVERDUE since {texts.when(target, ctx.tz, ctx.lang)}"
     else:
-        due = f" · due {texts.when(target, ctx.tz, ctx.lang)}"
-    return (f"{t.display_id} · {t.priority.name} · {t.language} · {who} · {t.status.value} · {where}{due}"
+        key = texts.staff_key("line_overdue") if target <= ctx.now else texts.staff_key("line_due")
+        due = " · " + texts.staff_text(key, ctx.lang, due=texts.when(target, ctx.tz, ctx.lang))
+    status = staff_word("status", t.status.value, ctx.lang)
+    return (f"{t.display_id} · {t.priority.name} · {t.language} · {who} · {status} · {where}{due}"
             f" · {t.subject[:50]}")
