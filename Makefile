@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint typecheck clean
+.PHONY: demo test bench lint typecheck clean i18n
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,32 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/python -m mypy
+
+# Texts: extract the message keys from the source (babel.cfg, bot/i18n/extract.py); when
+# they changed, merge them into every language's catalogue (a new key arrives empty, and the
+# catalogue tests fail until it is worded in each language); compile the .mo files the
+# package ships. Unchanged keys leave the .pot and .po files as they are (no date churn).
+LOCALE := bot/i18n/locale
+CUSTOMER_KEYWORDS := -k text -k ntext:1,2 -k customer_key -k CommandError
+STAFF_KEYWORDS := -k staff_text -k staff_ntext:1,2 -k staff_key -k StaffError -k desk_reason -k pgettext:1c,2
+PYBABEL := $(BIN)/pybabel -q
+EXTRACT := $(PYBABEL) extract -F babel.cfg --no-default-keywords --sort-output --add-location=file \
+	--project=dutydesk --copyright-holder=dutydesk --no-wrap
+UPDATE := $(PYBABEL) update -d $(LOCALE) --no-fuzzy-matching --ignore-obsolete --no-wrap
+
+i18n: $(STAMP)
+	$(EXTRACT) $(CUSTOMER_KEYWORDS) -o $(LOCALE)/customer.new.pot .
+	$(EXTRACT) $(STAFF_KEYWORDS) -o $(LOCALE)/staff.new.pot .
+	@for domain in customer staff; do \
+	  if diff -q -I '^"POT-Creation-Date' $(LOCALE)/$$domain.pot $(LOCALE)/$$domain.new.pot >/dev/null 2>&1; then \
+	    rm $(LOCALE)/$$domain.new.pot; \
+	  else \
+	    echo "$$domain: keys changed, updating the catalogues"; \
+	    mv $(LOCALE)/$$domain.new.pot $(LOCALE)/$$domain.pot && $(UPDATE) -D $$domain -i $(LOCALE)/$$domain.pot || exit 1; \
+	  fi; \
+	done
+	$(PYBABEL) compile -D customer -d $(LOCALE)
+	$(PYBABEL) compile -D staff -d $(LOCALE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -214,7 +214,7 @@ async def test_views_queue_oncall_ticket_sla(desk: Desk) -> None:
     desk.clock.advance(timedelta(hours=12))  # Tuesday 23:00 Moscow: night shift
     tid = await _ticket(desk, "Вопрос по выгрузке справочника")
     queue = (await desk.local.command(LEAD, "queue")).text
-    assert f"T-{tid}" in queue and "queued until" in queue
+    assert f"T-{tid}" in queue and "в очереди до" in queue  # the lead reads Russian, every word of it
     oncall = (await desk.local.command(LEAD, "oncall")).text
     assert "John Carter" in oncall.split("Далее:")[0]
     assert "Anna Smirnova" in oncall.split("Далее:")[1]
@@ -232,13 +232,13 @@ async def test_an_overdue_ticket_heads_the_queue_until_its_clock_is_met(desk: De
     await desk.deliver()
 
     lines = (await desk.local.command(LEAD, "queue")).text.splitlines()
-    assert lines[1].startswith(f"T-{late} ·") and "OVERDUE since" in lines[1]
+    assert lines[1].startswith(f"T-{late} ·") and "ПРОСРОЧЕНО с" in lines[1]  # the lead reads Russian
     assert not any(line.startswith(f"T-{quiet} ·") for line in lines)  # assigned, hours to go
     assignee = (await desk.ticket(late)).assignee
     assert assignee is not None
     [chat] = [i.split(":")[1] for e in example_config.engineers if e.id == assignee
               for i in e.identities if i.startswith("telegram:")]
-    assert "OVERDUE since" in (await desk.local.command(chat, "mine")).text
+    assert "ПРОСРОЧЕНО с" in (await desk.local.command(chat, "mine")).text  # Elena reads Russian too
 
     await desk.local.say(chat, "Hi! Settings → Users → Add.", chat="staff", thread=desk.local.thread_of(late, "staff"))
     assert (await desk.ticket(late)).first_response_at is not None

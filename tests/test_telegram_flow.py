@@ -402,6 +402,17 @@ async def test_an_anonymous_admin_in_a_topic_is_told_and_nothing_reaches_the_cus
     assert hint.reply_to == posted["message_id"] and "Remain anonymous" in (hint.text or "")
 
 
+async def test_an_anonymous_admin_in_a_customer_group_is_told_in_the_group_s_language(rig: Rig) -> None:
+    tg = rig.tg
+    tg.add_group(ROMASHKA_GROUP, "Romashka × Support", members=[IVAN])
+    posted = tg.anonymous_admin_sends(ROMASHKA_GROUP, "@DutyDesk_bot не печатаются чеки на кассе")
+    await rig.settle()
+
+    [hint] = rig.to(ROMASHKA_GROUP)  # Romashka reads Russian (config.example.toml)
+    assert hint.reply_to == posted["message_id"]
+    assert (hint.text or "").startswith("Это сообщение отправлено анонимно") and "«Анонимность»" in (hint.text or "")
+
+
 async def test_an_engineer_s_edit_reaches_the_customer_as_a_correction(rig: Rig) -> None:
     tg = rig.tg
     tg.user_sends(IVAN, "Как выгрузить отчёт по продажам?")

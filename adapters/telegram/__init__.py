@@ -9,6 +9,7 @@ route), `startup` (menus, staff-group checks), `channel` (the adapter the app ru
 from adapters.telegram.config import NAME, TelegramConfig
 from bot.delivery.contract import Adapter
 from bot.delivery.descriptor import ChannelDescriptor
+from bot.i18n.texts import staff_key
 
 
 def _build(section: TelegramConfig) -> Adapter:
@@ -27,7 +28,7 @@ CHANNEL = ChannelDescriptor(
     staff_room=TelegramConfig.staff_room,
     secrets=TelegramConfig.secrets,
     # A bot may not open a private chat: the engineer must press Start in theirs first.
-    unreachable_advice="unreachable_press_start",
+    unreachable_advice=staff_key("unreachable_press_start"),
     # The example roster is written for Telegram; the demo runs it on the local channel.
     twin_in_demo=True,
 )

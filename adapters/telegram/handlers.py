@@ -19,15 +19,13 @@ from aiogram.types import CallbackQuery, Message, ReplyParameters, User
 from adapters.telegram import startup, translate
 from adapters.telegram.config import NAME
 from bot.core.desk import Desk
+from bot.i18n.texts import customer_key
 
 log = logging.getLogger("dutydesk.telegram")
 
 NOTE_COMMAND = "note"  # in the staff group an internal note, not a command
 # Who writes anonymously cannot be told apart from other admins, so cannot be answered.
-ANONYMOUS_HINT = (
-    "This message was sent anonymously (as the group or a channel), so it cannot be taken: "
-    "turn off \u201cRemain anonymous\u201d in your admin rights and write again."
-)
+ANONYMOUS_HINT = customer_key("anonymous_hint")
 
 
 class DeskCommand(Filter):
@@ -80,7 +78,7 @@ async def commanded(message: Message, desk: Desk, command: str, bot: Bot, staff_
     A staff member's Start opens the private chat their own command menu needs."""
     request = translate.command_request(message, command)
     if request is None:
-        await _nobody(bot, message)
+        await _nobody(bot, message, desk)
         return
     await desk.command(request)
     if command.split(" ", 1)[0] == "start" and request.private:
@@ -93,7 +91,7 @@ async def commanded(message: Message, desk: Desk, command: str, bot: Bot, staff_
 async def wrote(message: Message, desk: Desk, me: User, bot: Bot) -> None:
     inbound = translate.inbound(message, me.username, desk.clock.now())
     if inbound is None:
-        await _nobody(bot, message)
+        await _nobody(bot, message, desk)
         return
     receipt = await desk.receive(inbound)
     if receipt.reply:
@@ -115,11 +113,11 @@ async def pressed(query: CallbackQuery, desk: Desk) -> None:
     await _settle(query.answer(text=reply.text[:200], show_alert=not reply.ok))
 
 
-async def _nobody(bot: Bot, message: Message) -> None:
+async def _nobody(bot: Bot, message: Message, desk: Desk) -> None:
     """A message with no person behind it: said so, under it, instead of dropped unseen."""
     log.info("chat %s: message %s has no person behind it (anonymous admin or channel post); not taken",
              message.chat.id, message.message_id)
-    await _answer(bot, message, ANONYMOUS_HINT)
+    await _answer(bot, message, desk.notice(ANONYMOUS_HINT, translate.conversation_of(message)))
 
 
 async def _answer(bot: Bot, message: Message, text: str) -> None:

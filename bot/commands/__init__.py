@@ -15,13 +15,14 @@ from bot.commands.core import (
     Ctx,
     asker_language,
     reply_outbound,
+    summary,
     who_may,
 )
-from bot.commands.texts import say
 from bot.commands.types import CommandRequest, Menu, Menus, PersonMenu, Press, Reply
 from bot.core.directory import LEAD_ROLES, Role
 from bot.core.services import Services
 from bot.delivery.contract import parse_button_data
+from bot.i18n import texts
 from bot.i18n.texts import CUSTOMER_LANGUAGES, language_for
 from storage.base import DuplicateKey
 
@@ -56,16 +57,16 @@ async def run(s: Services, req: CommandRequest) -> Reply:
     work = s.work()
     ctx = None
     if spec is None:
-        text, ok = say("unknown_command", lang, name=name), False
+        text, ok = texts.text("unknown_command", lang, name=name), False
     elif role not in spec.roles:
-        text, ok = say("not_allowed", lang, name=name, who=who_may(spec, lang)), False
+        text, ok = texts.text("not_allowed", lang, name=name, who=who_may(spec, lang)), False
     else:
         ctx = Ctx(s, req, work, role, engineer, lang, args, spec.usage)
         try:
             text, ok = await spec.handler(ctx), True
         except CommandError as exc:
             work, ctx = s.work(), None  # an error changes nothing
-            text, ok = say(exc.key, lang, **exc.values), False
+            text, ok = exc.render(lang), False
     if req.key is not None:
         work.take_key(f"cmd:{req.key}", None)
     if req.reply_in_chat and text:
@@ -84,7 +85,7 @@ async def press(s: Services, pressed: Press) -> Reply:
     parsed = parse_button_data(pressed.data)
     if parsed is None or parsed[0] not in BUTTON_COMMANDS:
         lang = asker_language(s, CommandRequest(pressed.sender, pressed.conversation, ""), None)
-        return Reply(say("unknown_command", lang, name=pressed.data[:40]), ok=False)
+        return Reply(texts.text("unknown_command", lang, name=pressed.data[:40]), ok=False)
     action, ticket_id, arg = parsed
     text = f"{BUTTON_COMMANDS[action]} T-{ticket_id} {arg}".strip()
     return await run(s, CommandRequest(pressed.sender, pressed.conversation, text, key=pressed.key))
@@ -99,7 +100,7 @@ def menu(audience: str, language: str) -> Menu:
     roles = AUDIENCES[audience]
     lang = language_for(language)
     return tuple(
-        (spec.name, spec.summary.get(lang) or spec.summary["en"])
+        (spec.name, summary(spec, lang))
         for spec in REGISTRY.values()
         if spec.roles & roles and spec.name != "rate"
     )

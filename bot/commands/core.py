@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.app.config import EngineerConfig
-from bot.commands.texts import say
 from bot.commands.types import CommandRequest
 from bot.core.directory import LEAD_ROLES, STAFF_ROLES, Role
 from bot.core.domain import Ticket, parse_ticket_id
@@ -21,6 +20,7 @@ from bot.core.records import override_from_row, ticket_from_row
 from bot.core.services import Services
 from bot.core.work import Work
 from bot.delivery.contract import Audience, Outbound, Recipient
+from bot.i18n import texts
 from bot.i18n.texts import language_for
 
 CUSTOMERS = frozenset({Role.CUSTOMER, Role.UNKNOWN})
@@ -36,6 +36,16 @@ class CommandError(Exception):
         super().__init__(key)
         self.key = key
         self.values = values
+
+    def render(self, language: str) -> str:
+        return texts.text(self.key, language, **self.values)
+
+
+class StaffError(CommandError):
+    """A command error only staff can meet, worded from the staff catalogue."""
+
+    def render(self, language: str) -> str:
+        return texts.staff_text(self.key, language, **self.values)
 
 
 @dataclass
@@ -114,7 +124,7 @@ class Spec:
     name: str
     roles: frozenset[Role]
     usage: str
-    summary: dict[str, str]
+    summary: str  # its key: a customer text if customers may use it, else a staff text
     handler: Handler
     changes: bool  # a command that changes something is de-duplicated by its platform key
 
@@ -124,7 +134,7 @@ ALIASES: dict[str, str] = {}
 
 
 def command(
-    name: str, *, roles: frozenset[Role], usage: str, summary: dict[str, str], changes: bool = True,
+    name: str, *, roles: frozenset[Role], usage: str, summary: str, changes: bool = True,
     aliases: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
@@ -138,10 +148,17 @@ def command(
 
 def who_may(spec: Spec, lang: str) -> str:
     if spec.roles <= LEADS:
-        return say("who_leads", lang)
+        return texts.text("who_leads", lang)
     if spec.roles <= STAFF:
-        return say("who_staff", lang)
-    return say("who_customers", lang)
+        return texts.text("who_staff", lang)
+    return texts.text("who_customers", lang)
+
+
+def summary(spec: Spec, language: str) -> str:
+    """What a command does, in the reader's language."""
+    if spec.roles & CUSTOMERS:
+        return texts.text(spec.summary, language)
+    return texts.staff_text(spec.summary, language)
 
 
 def asker_language(s: Services, req: CommandRequest, engineer: EngineerConfig | None) -> str:

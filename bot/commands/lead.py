@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.commands.core import LEADS, STAFF, CommandError, Ctx, command
-from bot.commands.texts import say
+from bot.commands.core import LEADS, STAFF, CommandError, Ctx, StaffError, command
 from bot.core.domain import Priority, Status
 from bot.core.records import override_to_row
 from bot.flows import actions
@@ -20,59 +19,53 @@ from routing.durations import parse_duration
 from routing.roster import Override
 
 
-def _lead_summary(en: str, ru: str) -> dict[str, str]:
-    return {"en": en, "ru": ru}
-
-
 @command("reassign", roles=LEADS, usage="reassign T-1042 @who [reason]",
-         summary=_lead_summary("give a ticket to someone else", "передать обращение другому"))
+         summary=texts.staff_key("summary_reassign"))
 async def reassign(ctx: Ctx) -> str:
     ticket = await ctx.ticket_arg()
     if not ctx.args:
         raise ctx.bad_usage()
     engineer = ctx.s.directory.find_engineer(ctx.args[0])
     if engineer is None:
-        raise CommandError("unknown_engineer", who=ctx.args[0])
+        raise StaffError("unknown_engineer", who=ctx.args[0])
     if ticket.status == Status.CLOSED:
         raise CommandError("ticket_closed", ticket=ticket.display_id)
-    reason = ctx.rest(1) or texts.why("reassigned_by", name=ctx.engineer.name if ctx.engineer else ctx.actor)
+    reason = ctx.rest(1) or texts.desk_reason("reassigned_by", name=ctx.engineer.name if ctx.engineer else ctx.actor)
     if ticket.tier != engineer.tier:
         ticket.tier = engineer.tier
     actions.set_assignee(ctx.s, ctx.work, ticket, engineer.id, ctx.actor, [reason])
-    return say("reassigned", ctx.lang, ticket=ticket.display_id, name=engineer.name)
+    return texts.staff_text("reassigned", ctx.lang, ticket=ticket.display_id, name=engineer.name)
 
 
 @command("escalate", roles=STAFF, usage="escalate T-1042 [tier] [area] [reason]",
-         summary=_lead_summary("to the next tier (escalation engineers, sustained engineering)",
-                               "на следующую линию поддержки"))
+         summary=texts.staff_key("summary_escalate"))
 async def escalate(ctx: Ctx) -> str:
     ticket = await ctx.ticket_arg()
     if ticket.status == Status.CLOSED:
         raise CommandError("ticket_closed", ticket=ticket.display_id)
     if ctx.role not in LEADS and (ctx.engineer is None or ticket.assignee != ctx.engineer.id):
-        raise CommandError("escalate_own", ticket=ticket.display_id)
+        raise StaffError("escalate_own", ticket=ticket.display_id)
     roster = ctx.s.triage.roster
     tier = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in roster.tiers else None
     skills = {s for e in roster.engineers.values() for s in e.skills}
     area = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in skills else None
-    reason = ctx.rest(0) or texts.why("escalated_by", name=ctx.engineer.name if ctx.engineer else ctx.actor)
+    reason = ctx.rest(0) or texts.desk_reason("escalated_by", name=ctx.engineer.name if ctx.engineer else ctx.actor)
     loads = await ctx.s.store.loads()
     try:
         decision = actions.escalate(ctx.s, ctx.work, ticket, ctx.actor, loads, to_tier=tier, area=area, reason=reason)
     except ValueError as exc:
-        raise CommandError("failed", reason=str(exc)) from None
+        raise StaffError("failed", reason=str(exc)) from None
     if isinstance(decision, Assignment):
         engineer = ctx.s.directory.engineer(decision.engineer)
         outcome = engineer.name if engineer else decision.engineer
     else:
-        outcome = say("queued_until", ctx.lang, due=texts.when(decision.pickup_at, ctx.tz, ctx.lang))
+        outcome = texts.staff_text("queued_until", ctx.lang, due=texts.when(decision.pickup_at, ctx.tz, ctx.lang))
     tier_name = ctx.s.cfg.routing.tier_names.get(decision.tier, decision.tier)
-    return say("escalated", ctx.lang, ticket=ticket.display_id, tier=tier_name, outcome=outcome)
+    return texts.staff_text("escalated", ctx.lang, ticket=ticket.display_id, tier=tier_name, outcome=outcome)
 
 
 @command("priority", roles=LEADS, usage="priority T-1042 P1 [reason]",
-         summary=_lead_summary("change the priority (deadlines move, time used is kept)",
-                               "сменить приоритет (сроки пересчитываются)"))
+         summary=texts.staff_key("summary_priority"))
 async def priority(ctx: Ctx) -> str:
     ticket = await ctx.ticket_arg()
     if not ctx.args:
@@ -82,24 +75,24 @@ async def priority(ctx: Ctx) -> str:
     except ValueError:
         raise ctx.bad_usage() from None
     if new == ticket.priority:
-        return say("priority_same", ctx.lang, ticket=ticket.display_id, priority=new.name)
+        return texts.staff_text("priority_same", ctx.lang, ticket=ticket.display_id, priority=new.name)
     reason = ctx.rest(1) or f"set by {ctx.engineer.name if ctx.engineer else ctx.actor}"
     actions.change_priority(ctx.s, ctx.work, ticket, new, ctx.actor, f"{new.name}: {reason}", await ctx.s.store.loads())
-    return say("priority_set", ctx.lang, ticket=ticket.display_id, priority=new.name)
+    return texts.staff_text("priority_set", ctx.lang, ticket=ticket.display_id, priority=new.name)
 
 
 @command("pause", roles=LEADS, usage="pause T-1042 [reason]",
-         summary=_lead_summary("wait for the customer: stop the resolution clock", "ждём клиента: остановить часы"))
+         summary=texts.staff_key("summary_pause"))
 async def pause(ctx: Ctx) -> str:
     ticket = await ctx.ticket_arg()
     if not ticket.is_open:
         raise ctx.bad_usage()
     actions.pause(ctx.s, ctx.work, ticket, ctx.actor, ctx.rest(0) or "waiting for the customer")
-    return say("paused", ctx.lang, ticket=ticket.display_id)
+    return texts.staff_text("paused", ctx.lang, ticket=ticket.display_id)
 
 
 @command("resume", roles=LEADS, usage="resume T-1042",
-         summary=_lead_summary("back to work: restart the resolution clock", "снова в работе: запустить часы"))
+         summary=texts.staff_key("summary_resume"))
 async def resume(ctx: Ctx) -> str:
     ticket = await ctx.ticket_arg()
     if ticket.status == Status.RESOLVED:
@@ -108,17 +101,17 @@ async def resume(ctx: Ctx) -> str:
         actions.resume(ctx.s, ctx.work, ticket, ctx.actor, ctx.rest(0) or "resumed by a lead")
     else:
         raise ctx.bad_usage()
-    return say("resumed", ctx.lang, ticket=ticket.display_id)
+    return texts.staff_text("resumed", ctx.lang, ticket=ticket.display_id)
 
 
 @command("override", roles=LEADS, usage="override @who FROM TO [instead @other] [reason]",
-         summary=_lead_summary("someone covers a shift window", "подмена на смене"))
+         summary=texts.staff_key("summary_override"))
 async def override(ctx: Ctx) -> str:
     if len(ctx.args) < 3:
         raise ctx.bad_usage()
     engineer = ctx.s.directory.find_engineer(ctx.args[0])
     if engineer is None:
-        raise CommandError("unknown_engineer", who=ctx.args[0])
+        raise StaffError("unknown_engineer", who=ctx.args[0])
     start = parse_when(ctx.args[1], ctx.tz, ctx.now)
     end = parse_when(ctx.args[2], ctx.tz, ctx.now, after=start)
     rest = ctx.args[3:]
@@ -126,7 +119,7 @@ async def override(ctx: Ctx) -> str:
     if len(rest) >= 2 and rest[0].lower() in ("instead", "replaces", "вместо"):
         other = ctx.s.directory.find_engineer(rest[1])
         if other is None:
-            raise CommandError("unknown_engineer", who=rest[1])
+            raise StaffError("unknown_engineer", who=rest[1])
         replaces, rest = other, rest[2:]
     if end <= start:
         raise ctx.bad_usage()
@@ -134,9 +127,9 @@ async def override(ctx: Ctx) -> str:
     rule = Override(engineer.id, start, end, replaces.id if replaces else None, reason)
     ctx.work.override(override_to_row(rule, ctx.actor, ctx.now))
     ctx.after.append(ctx.reload_overrides)
-    return say("override_ok", ctx.lang, name=engineer.name, start=texts.when(start, ctx.tz, ctx.lang),
+    return texts.staff_text("override_ok", ctx.lang, name=engineer.name, start=texts.when(start, ctx.tz, ctx.lang),
                end=texts.when(end, ctx.tz, ctx.lang),
-               replaces=say("override_replaces", ctx.lang, name=replaces.name) if replaces else "")
+               replaces=texts.staff_text("override_replaces", ctx.lang, name=replaces.name) if replaces else "")
 
 
 def parse_when(text: str, tz: str, now: datetime, *, after: datetime | None = None) -> datetime:
@@ -159,4 +152,4 @@ def parse_when(text: str, tz: str, now: datetime, *, after: datetime | None = No
         parsed = datetime.fromisoformat(text.strip())
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
     except ValueError:
-        raise CommandError("bad_time", text=text) from None
+        raise StaffError("bad_time", text=text) from None

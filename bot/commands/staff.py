@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.commands.core import STAFF, CommandError, Ctx, command
-from bot.commands.texts import say
+from bot.commands.core import STAFF, CommandError, Ctx, StaffError, command
 from bot.core.domain import Direction, EventType, Message, Status, Ticket, parse_ticket_id
 from bot.core.records import ticket_from_row
 from bot.flows import actions
 from bot.i18n import texts
+from bot.i18n.words import staff_word
 from bot.sla.clocks import FIRST_RESPONSE, RESOLUTION
 from bot.sla.report import sla_report, summary
 from routing.assign import language_name
@@ -22,39 +22,35 @@ OPEN = tuple(s.value for s in (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, 
 AT_RISK = timedelta(hours=2)
 
 
-def _staff_summary(en: str, ru: str) -> dict[str, str]:
-    return {"en": en, "ru": ru}
-
-
 def _open(ticket: Ticket) -> Ticket:
     if ticket.status == Status.CLOSED:
         raise CommandError("ticket_closed", ticket=ticket.display_id)
     return ticket
 
 
-@command("take", roles=STAFF, usage="take [T-1042]", summary=_staff_summary("take a ticket", "взять обращение"))
+@command("take", roles=STAFF, usage="take [T-1042]", summary=texts.staff_key("summary_take"))
 async def take(ctx: Ctx) -> str:
     ticket = _open(await ctx.ticket_arg())
     assert ctx.engineer is not None
     if ticket.assignee == ctx.engineer.id:
-        return say("already_yours", ctx.lang, ticket=ticket.display_id)
+        return texts.staff_text("already_yours", ctx.lang, ticket=ticket.display_id)
     actions.set_assignee(ctx.s, ctx.work, ticket, ctx.engineer.id, ctx.actor,
-                         [texts.why("took_it", name=ctx.engineer.name)])
-    return say("taken", ctx.lang, ticket=ticket.display_id)
+                         [texts.desk_reason("took_it", name=ctx.engineer.name)])
+    return texts.staff_text("taken", ctx.lang, ticket=ticket.display_id)
 
 
 @command("resolve", roles=STAFF, usage="resolve [T-1042] [note]",
-         summary=_staff_summary("mark resolved, ask the customer for a rating", "решено, запросить оценку"))
+         summary=texts.staff_key("summary_resolve"))
 async def resolve(ctx: Ctx) -> str:
     ticket = _open(await ctx.ticket_arg())
     note = ctx.rest(0)
     if note:
         ctx.work.add_message(Message(ticket.id, Direction.NOTE, ctx.actor, note, ctx.now))
     actions.resolve(ctx.s, ctx.work, ticket, ctx.actor, note or "resolved")
-    return say("resolved_ok", ctx.lang, ticket=ticket.display_id)
+    return texts.staff_text("resolved_ok", ctx.lang, ticket=ticket.display_id)
 
 
-@command("note", roles=STAFF, usage="note T-1042 text", summary=_staff_summary("internal note", "внутренняя заметка"))
+@command("note", roles=STAFF, usage="note T-1042 text", summary=texts.staff_key("summary_note"))
 async def note(ctx: Ctx) -> str:
     ticket = await ctx.ticket_arg()
     text = ctx.rest(0).strip()
@@ -63,39 +59,38 @@ async def note(ctx: Ctx) -> str:
     ctx.work.add_message(Message(ticket.id, Direction.NOTE, ctx.actor, text, ctx.now))
     ctx.work.touch(ticket)
     name = ctx.engineer.name if ctx.engineer else ctx.actor
-    mirror = texts.text("note_copy", ctx.s.notifier.room_language, name=name, text=text)
+    mirror = texts.staff_text("note_copy", ctx.s.notifier.room_language, name=name, text=text)
     ctx.work.send(*ctx.s.notifier.to_rooms(ticket, "mirror", mirror))
-    return say("noted", ctx.lang, ticket=ticket.display_id)
+    return texts.staff_text("noted", ctx.lang, ticket=ticket.display_id)
 
 
 @command("answer", roles=STAFF, usage="answer [T-1042] TEMPLATE",
-         summary=_staff_summary("send the customer a prepared answer, in their language (no template: the list)",
-                                "отправить клиенту готовый ответ на его языке (без названия — список)"))
+         summary=texts.staff_key("summary_answer"))
 async def answer(ctx: Ctx) -> str:
     """Frequent questions get the same, reviewed answer: `[templates]` in the config."""
     templates = ctx.s.cfg.templates
     if not ctx.args or (len(ctx.args) == 1 and parse_ticket_id(ctx.args[0]) is not None):
-        return say("templates_list", ctx.lang, names=", ".join(sorted(templates)) or "—")
+        return texts.staff_text("templates_list", ctx.lang, names=", ".join(sorted(templates)) or "—")
     ticket = _open(await ctx.ticket_arg())
     if not ctx.args or ctx.engineer is None:
         raise ctx.bad_usage()
     name = ctx.args[0].lower()
     versions = templates.get(name)
     if versions is None:
-        raise CommandError("unknown_template", name=name, names=", ".join(sorted(templates)) or "—")
+        raise StaffError("unknown_template", name=name, names=", ".join(sorted(templates)) or "—")
     language = next(
         (lang for lang in (ticket.language, ctx.s.cfg.routing.follow_the_sun_language) if lang in versions),
         next(iter(versions)),
     )
     text = versions[language]
     actions.record_engineer_message(ctx.s, ctx.work, ticket, ctx.engineer.id, text, source=None, relay=True)
-    mirror = texts.text("engineer_copy", ctx.s.notifier.room_language, name=ctx.engineer.name, text=text)
+    mirror = texts.staff_text("engineer_copy", ctx.s.notifier.room_language, name=ctx.engineer.name, text=text)
     ctx.work.send(*ctx.s.notifier.to_rooms(ticket, "mirror", mirror))
-    return say("answered", ctx.lang, ticket=ticket.display_id, name=name, lang=language)
+    return texts.staff_text("answered", ctx.lang, ticket=ticket.display_id, name=name, lang=language)
 
 
 @command("snooze", roles=STAFF, usage="snooze [T-1042] 30m",
-         summary=_staff_summary("remind me about a ticket later", "напомнить позже"))
+         summary=texts.staff_key("summary_snooze"))
 async def snooze(ctx: Ctx) -> str:
     ticket = _open(await ctx.ticket_arg())
     try:
@@ -105,29 +100,29 @@ async def snooze(ctx: Ctx) -> str:
     until = ctx.now + delay
     ctx.work.snooze(ticket, until)
     ctx.work.log(ticket, EventType.SNOOZED, ctx.actor, f"remind at {until.isoformat()}", until=until.isoformat())
-    return say("snoozed_ok", ctx.lang, ticket=ticket.display_id, due=texts.when(until, ctx.tz, ctx.lang))
+    return texts.staff_text("snoozed_ok", ctx.lang, ticket=ticket.display_id, due=texts.when(until, ctx.tz, ctx.lang))
 
 
 @command("mine", roles=STAFF, usage="mine", changes=False,
-         summary=_staff_summary("my open tickets, by deadline", "мои обращения по срокам"))
+         summary=texts.staff_key("summary_mine"))
 async def mine(ctx: Ctx) -> str:
     assert ctx.engineer is not None
     lines = await _by_deadline(ctx, TicketQuery(statuses=OPEN, assignee=ctx.engineer.id, limit=100))
-    return "\n".join(lines) if lines else say("mine_none", ctx.lang)
+    return "\n".join(lines) if lines else texts.staff_text("mine_none", ctx.lang)
 
 
 @command("handover", roles=STAFF, usage="handover", changes=False,
-         summary=_staff_summary("what I leave to the next shift", "что передаю следующей смене"))
+         summary=texts.staff_key("summary_handover"))
 async def handover(ctx: Ctx) -> str:
     assert ctx.engineer is not None
     lines = await _by_deadline(ctx, TicketQuery(statuses=OPEN, assignee=ctx.engineer.id, limit=100), detail=True)
     if not lines:
-        return say("mine_none", ctx.lang)
-    return "\n".join([say("handover_head", ctx.lang, name=ctx.engineer.name, count=len(lines)), *lines])
+        return texts.staff_text("mine_none", ctx.lang)
+    return "\n".join([texts.staff_text("handover_head", ctx.lang, name=ctx.engineer.name, count=len(lines)), *lines])
 
 
 @command("queue", roles=STAFF, usage="queue", changes=False,
-         summary=_staff_summary("unassigned and at-risk tickets, by deadline", "неназначенные и под угрозой"))
+         summary=texts.staff_key("summary_queue"))
 async def queue(ctx: Ctx) -> str:
     targets = await _targets(ctx)
     rows = await ctx.s.store.tickets(TicketQuery(statuses=OPEN, unassigned=True, limit=200))
@@ -142,12 +137,12 @@ async def queue(ctx: Ctx) -> str:
         if target is not None and target <= ctx.now + AT_RISK:
             tickets[tid] = ticket
     if not tickets:
-        return say("queue_none", ctx.lang)
-    return "\n".join([say("queue_head", ctx.lang), *_ordered(ctx, list(tickets.values()), targets)])
+        return texts.staff_text("queue_none", ctx.lang)
+    return "\n".join([texts.staff_text("queue_head", ctx.lang), *_ordered(ctx, list(tickets.values()), targets)])
 
 
 @command("ticket", roles=STAFF, usage="ticket T-1042", changes=False,
-         summary=_staff_summary("summary, clocks and history", "сводка, сроки и история"))
+         summary=texts.staff_key("summary_ticket"))
 async def ticket(ctx: Ctx) -> str:
     t = await ctx.ticket_arg()
     org = ctx.s.directory.organisation(t.org_id)
@@ -173,8 +168,7 @@ HISTORY_LIMIT = 15
 
 
 @command("history", roles=STAFF, usage="history ORGANISATION|customer-identity|T-1042", changes=False,
-         summary=_staff_summary("a customer's or organisation's latest tickets, and where they are",
-                                "последние обращения клиента или организации и где они сейчас"))
+         summary=texts.staff_key("summary_history"))
 async def history(ctx: Ctx) -> str:
     """Management's standing question: what has this customer filed lately, and where is it?"""
     if not ctx.args:
@@ -188,10 +182,10 @@ async def history(ctx: Ctx) -> str:
         if parse_ticket_id(ctx.args[0]) is not None:
             customer = (await ctx.ticket_arg()).customer
         if customer is None:
-            raise CommandError("unknown_customer", what=what, examples=ctx.s.directory.identity_examples)
+            raise StaffError("unknown_customer", what=what, examples=ctx.s.directory.identity_examples)
         query, title = TicketQuery(customer=customer, limit=HISTORY_LIMIT), customer
     rows = await ctx.s.store.tickets(query)
-    lines = [say("history_head", ctx.lang, who=title, count=len(rows))]
+    lines = [texts.staff_text("history_head", ctx.lang, who=title, count=len(rows))]
     for t in map(ticket_from_row, rows):
         engineer = ctx.s.directory.engineer(t.assignee)
         lines.append(
@@ -202,7 +196,7 @@ async def history(ctx: Ctx) -> str:
 
 
 @command("oncall", roles=STAFF, usage="oncall [language|tier]", changes=False,
-         summary=_staff_summary("who is on duty now and next", "кто на смене сейчас и далее"))
+         summary=texts.staff_key("summary_oncall"))
 async def oncall(ctx: Ctx) -> str:
     roster = ctx.s.triage.roster
     language = tier = None
@@ -215,14 +209,15 @@ async def oncall(ctx: Ctx) -> str:
         else:
             raise ctx.bad_usage()
     now_on = roster.on_duty(ctx.now, language=language, tier=tier)
-    lines = [say("oncall_now", ctx.lang)]
+    lines = [texts.staff_text("oncall_now", ctx.lang)]
     for e in now_on:
         window = roster.duty_at(e.id, ctx.now)
         until = texts.when(window.end, ctx.tz, ctx.lang) if window else "?"
-        lines.append(f"  {e.name} ({', '.join(sorted(e.languages))}; {e.tier}) — until {until}")
+        lines.append(f"  {e.name} ({', '.join(sorted(e.languages))}; {e.tier}) — "
+                     f"{texts.staff_text('oncall_until', ctx.lang, at=until)}")
     if not now_on:
-        lines.append(say("oncall_nobody", ctx.lang))
-    lines.append(say("oncall_next", ctx.lang))
+        lines.append(texts.staff_text("oncall_nobody", ctx.lang))
+    lines.append(texts.staff_text("oncall_next", ctx.lang))
     upcoming = []
     for e in roster.engineers.values():
         if e in now_on or (language and language not in e.languages) or (tier and e.tier != tier):
@@ -232,14 +227,15 @@ async def oncall(ctx: Ctx) -> str:
             upcoming.append((windows[0].start, e))
     for start, e in sorted(upcoming, key=lambda item: item[0])[:6]:
         languages = ", ".join(sorted(e.languages))
-        lines.append(f"  {e.name} ({languages}; {e.tier}) — from {texts.when(start, ctx.tz, ctx.lang)}")
+        since = texts.staff_text("oncall_from", ctx.lang, at=texts.when(start, ctx.tz, ctx.lang))
+        lines.append(f"  {e.name} ({languages}; {e.tier}) — {since}")
     if not upcoming:
-        lines.append(say("oncall_nobody", ctx.lang))
+        lines.append(texts.staff_text("oncall_nobody", ctx.lang))
     return "\n".join(lines)
 
 
 @command("sla", roles=STAFF, usage="sla [today|week|month]", changes=False,
-         summary=_staff_summary("SLA compliance report", "отчёт о соблюдении SLA"))
+         summary=texts.staff_key("summary_sla"))
 async def sla(ctx: Ctx) -> str:
     period = (ctx.args[0].lower() if ctx.args else "week")
     days = {"today": 0, "week": 7, "month": 30}.get(period)
@@ -285,7 +281,8 @@ def _ordered(ctx: Ctx, tickets: list[Ticket], targets: Targets, *, detail: bool 
     for t in sorted(tickets, key=lambda t: (due[t.id] or far, t.priority)):
         line = _line(ctx, t, due[t.id])
         if detail and t.last_customer_at:
-            line += f" · customer wrote {texts.when(t.last_customer_at, ctx.tz, ctx.lang)}"
+            line += " · " + texts.staff_text("line_customer_wrote", ctx.lang,
+                                             at=texts.when(t.last_customer_at, ctx.tz, ctx.lang))
         lines.append(line)
     return lines
 
@@ -298,12 +295,14 @@ async def _by_deadline(ctx: Ctx, query: TicketQuery, *, detail: bool = False) ->
 def _line(ctx: Ctx, t: Ticket, target: datetime | None) -> str:
     org = ctx.s.directory.organisation(t.org_id)
     who = org.name if org else (t.customer_name or t.customer)
-    where = t.assignee or (f"queued until {texts.when(t.pickup_at, ctx.tz, ctx.lang)}" if t.pickup_at else "unassigned")
+    where = t.assignee or (
+        texts.staff_text("queued_until", ctx.lang, due=texts.when(t.pickup_at, ctx.tz, ctx.lang)) if t.pickup_at
+        else texts.staff_text("line_unassigned", ctx.lang))
     if target is None:
         due = ""
-    elif target <= ctx.now:
-        due = f" · OVERDUE since {texts.when(target, ctx.tz, ctx.lang)}"
     else:
-        due = f" · due {texts.when(target, ctx.tz, ctx.lang)}"
-    return (f"{t.display_id} · {t.priority.name} · {t.language} · {who} · {t.status.value} · {where}{due}"
+        key = texts.staff_key("line_overdue") if target <= ctx.now else texts.staff_key("line_due")
+        due = " · " + texts.staff_text(key, ctx.lang, due=texts.when(target, ctx.tz, ctx.lang))
+    status = staff_word("status", t.status.value, ctx.lang)
+    return (f"{t.display_id} · {t.priority.name} · {t.language} · {who} · {status} · {where}{due}"
             f" · {t.subject[:50]}")

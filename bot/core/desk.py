@@ -122,7 +122,7 @@ class Desk:
                      message=message.id, old=message.text[:500], new=text[:500])
             if message.direction == Direction.CUSTOMER:
                 name = ticket.customer_name or ticket.customer
-                body = texts.text("edited_copy", s.notifier.room_language, name=name, text=text)
+                body = texts.staff_text("edited_copy", s.notifier.room_language, name=name, text=text)
                 work.send(*s.notifier.to_rooms(ticket, "edit", body))
             elif message.direction == Direction.ENGINEER and not _in_customer_chat(conv, ticket.conversation):
                 correction = texts.text("correction", ticket.language, text=text)
@@ -176,7 +176,7 @@ class Desk:
             engineer = s.directory.engineer(ticket.assignee)
             people = [engineer] if engineer else s.directory.leads()
             for person in people:
-                body = texts.text("delivery_failed", s.notifier.engineer_language(person),
+                body = texts.staff_text("delivery_failed", s.notifier.engineer_language(person),
                                   ticket=ticket.display_id, reason=reason)
                 work.send(s.notifier.to_engineer(person, "alert", body, ticket=ticket))
             await s.commit(work)
@@ -264,6 +264,15 @@ class Desk:
     async def press(self, pressed: Press) -> Reply:
         async with self._lock:
             return await commands.press(self.services, pressed)
+
+    def notice(self, key: str, where: ConversationRef) -> str:
+        """A customer text (`customer_key`) an adapter answers with at once, worded for whoever
+        reads `where`: the staff room's language there, else the chat's organisation's."""
+        s = self.services
+        if s.directory.staff_room(where.channel, where.chat_id) is not None:
+            return texts.text(key, s.notifier.room_language)
+        org = s.directory.organisation_of("", where)
+        return texts.text(key, org.language if org and org.language else s.cfg.desk.default_language)
 
     async def brief_lead(self, lead_id: str, command_text: str, kind: str) -> None:
         """Send a lead, privately, what `command_text` would show them now — the daily queue

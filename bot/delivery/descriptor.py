@@ -17,12 +17,13 @@ from typing import Any, Generic, TypeVar
 
 from bot.app.fields import ChannelSettings, Secret
 from bot.delivery.contract import Adapter
+from bot.i18n.texts import staff_key
 
 S = TypeVar("S", bound=ChannelSettings)
 
 # The text key leads get when an engineer cannot be reached privately on a channel that
 # says nothing more specific.
-UNREACHABLE_ADVICE = "unreachable_other"
+UNREACHABLE_ADVICE = staff_key("unreachable_other")
 
 
 def _no_room(settings: Any) -> str | None:

@@ -118,7 +118,7 @@ def record_engineer_message(
     )
     work.add_message(message)
     if ticket.assignee is None:
-        set_assignee(s, work, ticket, engineer_id, engineer_id, [texts.why("answered_customer", name=name)])
+        set_assignee(s, work, ticket, engineer_id, engineer_id, [texts.desk_reason("answered_customer", name=name)])
     if ticket.first_response_at is None:
         ticket.first_response_at = work.now
         used = work.now - ticket.created_at

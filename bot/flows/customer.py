@@ -61,7 +61,7 @@ def clean_text(text: str | None, limit: int, language: str | None) -> str:
     cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", text or "")).strip()
     if len(cleaned) > limit:
         dropped = len(cleaned) - limit
-        cleaned = cleaned[:limit] + "\n" + texts.text("truncated", language, count=dropped)
+        cleaned = cleaned[:limit] + "\n" + texts.ntext("truncated", dropped, language, count=dropped)
     return cleaned
 
 

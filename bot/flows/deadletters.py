@@ -103,8 +103,8 @@ async def set_aside(s: Services, channel: str, key: str, payload: str, error: st
     if existing is None:
         waiting = (await s.store.dead_letter_counts()).get(OPEN, 0) + 1
         for lead in s.directory.leads():
-            body = texts.text("set_aside", s.notifier.engineer_language(lead), channel=channel, update=key,
-                              attempts=attempts, error=error[:ALERT_ERROR_LENGTH], count=waiting)
+            body = texts.staff_ntext("set_aside", attempts, s.notifier.engineer_language(lead), channel=channel,
+                                     update=key, attempts=attempts, error=error[:ALERT_ERROR_LENGTH], count=waiting)
             alert = s.notifier.to_engineer(lead, "alert", body)
             if alert is not None:
                 # A burst of them while the first alert waits for delivery: only the newest goes.

@@ -16,6 +16,7 @@ from bot.core.directory import Directory, StaffRoom
 from bot.core.domain import Attachment, ConversationRef, Message, Priority, Status, Ticket
 from bot.delivery.contract import Audience, Button, Outbound, Recipient, SourceRef
 from bot.i18n import texts
+from bot.i18n.words import staff_word
 from routing.assign import Assignment, Queued
 from routing.reasons import Reason
 
@@ -48,9 +49,9 @@ class Notifier:
 
     def staff_buttons(self, ticket: Ticket, language: str) -> tuple[Button, ...]:
         return (
-            Button("take", ticket.id, texts.text("button_take", language)),
-            Button("escalate", ticket.id, texts.text("button_escalate", language)),
-            Button("resolve", ticket.id, texts.text("button_resolve", language)),
+            Button("take", ticket.id, texts.staff_text("button_take", language)),
+            Button("escalate", ticket.id, texts.staff_text("button_escalate", language)),
+            Button("resolve", ticket.id, texts.staff_text("button_resolve", language)),
         )
 
     def to_customer(
@@ -121,24 +122,24 @@ class Notifier:
         lang = self.room_language
         engineer = self._directory.engineer(ticket.assignee)
         org = self._directory.organisation(ticket.org_id)
-        body = texts.text(
-            "header", lang, ticket=ticket.display_id, org=org.name if org else texts.text("no_org", lang),
+        body = texts.staff_text(
+            "header", lang, ticket=ticket.display_id, org=org.name if org else texts.staff_text("no_org", lang),
             plan=ticket.plan, priority=self.priority(ticket, lang),
             lang=ticket.language, customer=ticket.customer_name or ticket.customer,
-            assignee=engineer.name if engineer else texts.text("unassigned", lang),
-            status=texts.staff_text(f"ticket_status_{ticket.status.value}", lang), subject=ticket.subject,
+            assignee=engineer.name if engineer else texts.staff_text("unassigned", lang),
+            status=staff_word("status", ticket.status.value, lang), subject=ticket.subject,
         )
         found = self.to_rooms(ticket, "header", body, buttons=self.staff_buttons(ticket, lang), coalesce=True)
         return [o for o in found if only is None or StaffRoom(o.recipient.channel, o.recipient.chat_id) == only]
 
     def customer_message(self, ticket: Ticket, message: Message, source: SourceRef) -> list[Outbound]:
         """A customer's message, copied into every staff room (and to a DM-only assignee)."""
-        text = texts.text("copy", self.room_language, name=ticket.customer_name or ticket.customer,
+        text = texts.staff_text("copy", self.room_language, name=ticket.customer_name or ticket.customer,
                           text=message_text(message))
         found = self.to_rooms(ticket, "copy", text, copy_of=source)
         engineer = self._directory.engineer(ticket.assignee)
         if engineer is not None and self.needs_direct_copies(engineer):
-            dm_text = texts.text("ping_message", self.engineer_language(engineer), ticket=ticket.display_id,
+            dm_text = texts.staff_text("ping_message", self.engineer_language(engineer), ticket=ticket.display_id,
                                  name=ticket.customer_name or ticket.customer, text=message_text(message))
             found.append(self.to_engineer(engineer, "copy", dm_text, ticket=ticket, copy_of=source))
         return [o for o in found if o is not None]
@@ -175,28 +176,28 @@ class Notifier:
     ) -> list[Outbound]:
         lang, tz = self.engineer_language(engineer), engineer.timezone
         org = self._directory.organisation(ticket.org_id)
-        body = texts.text(
+        body = texts.staff_text(
             "ping_assigned", lang, ticket=ticket.display_id,
             org=org.name if org else (ticket.customer_name or ticket.customer),
             priority=ticket.priority.name, lang=ticket.language, subject=ticket.subject,
             reason=texts.reasons(why, lang, tz), flags="".join(f"\n⚠ {texts.reason(f, lang, tz)}" for f in flags),
             due=texts.when(due, tz, lang) if due else "—",
         )
-        snooze = Button("snooze", ticket.id, texts.text("button_snooze", lang), "30m")
+        snooze = Button("snooze", ticket.id, texts.staff_text("button_snooze", lang), "30m")
         buttons = (*self.staff_buttons(ticket, lang), snooze)
         ping = self.to_engineer(engineer, "ping", body, ticket=ticket, buttons=buttons)
         return [] if ping is None else [ping]
 
     def unassigned(self, ticket: Ticket, engineer: EngineerConfig, why: Sequence[Why]) -> list[Outbound]:
         lang = self.engineer_language(engineer)
-        body = texts.text("unassigned_you", lang, ticket=ticket.display_id,
-                          reason=texts.reasons(why, lang, engineer.timezone))
+        body = texts.staff_text("unassigned_you", lang, ticket=ticket.display_id,
+                                reason=texts.reasons(why, lang, engineer.timezone))
         out = self.to_engineer(engineer, "notice", body, ticket=ticket)
         return [] if out is None else [out]
 
     def held(self, ticket: Ticket, engineer: EngineerConfig, decision: Queued) -> list[Outbound]:
         lang = self.engineer_language(engineer)
-        body = texts.text(
+        body = texts.staff_text(
             "held_you", lang, ticket=ticket.display_id, tier=self._tier_names.get(decision.tier, decision.tier),
             pickup=texts.when(decision.pickup_at, engineer.timezone, lang),
             reason=texts.reasons(decision.reasons, lang, engineer.timezone),
@@ -205,7 +206,7 @@ class Notifier:
         return [] if out is None else [out]
 
     def priority(self, ticket: Ticket, language: str) -> str:
-        return f"{ticket.priority.name} {texts.staff_text(f'priority_{ticket.priority.name}', language)}"
+        return f"{ticket.priority.name} {staff_word('priority', ticket.priority.name, language)}"
 
     def leads(self, ticket: Ticket | None, kind: str, text_by_language: dict[str, str] | str) -> list[Outbound]:
         found = []
@@ -226,8 +227,9 @@ class Notifier:
         found = []
         for lead in self._directory.leads():
             lang = self.engineer_language(lead)
-            body = texts.text(
-                "queued_nobody" if holder is None else "held_nobody", lang, ticket=ticket.display_id,
+            key = texts.staff_key("queued_nobody") if holder is None else texts.staff_key("held_nobody")
+            body = texts.staff_text(
+                key, lang, ticket=ticket.display_id,
                 org=org.name if org else (ticket.customer_name or ticket.customer),
                 priority=ticket.priority.name, lang=ticket.language,
                 pickup=texts.when(decision.pickup_at, lead.timezone, lang),

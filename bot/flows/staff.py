@@ -20,13 +20,6 @@ from bot.i18n import texts
 
 NOTE_PREFIXES = ("!", "/note")
 
-HINT = {
-    "en": "To answer a customer, reply to a message about their ticket. "
-          "Internal notes start with ! . /help lists commands.",
-    "ru": "Чтобы ответить клиенту, ответьте (reply) на сообщение о его обращении. "
-          "Внутренние заметки начинайте с ! . /help — список команд.",
-}
-NOT_STAFF = "Only engineers in the roster can write in ticket threads; this message was not sent to the customer."
 
 
 def note_text(text: str) -> str | None:
@@ -50,7 +43,7 @@ async def room_message(s: Services, msg: Inbound, room: StaffRoom, engineer: Eng
     if row is None:
         return Receipt()
     if engineer is None:
-        return Receipt(ticket_id=row["id"], reply=NOT_STAFF)
+        return Receipt(ticket_id=row["id"], reply=texts.staff_text("not_staff", s.notifier.room_language))
     return await _engineer_wrote(s, msg, engineer, ticket_from_row(row), room)
 
 
@@ -60,7 +53,7 @@ async def direct_message(s: Services, msg: Inbound, engineer: EngineerConfig) ->
     if msg.reply_to is not None:
         row = await s.store.ticket_by_ref(conv.channel, conv.chat_id, msg.reply_to)
     if row is None:
-        return Receipt(reply=HINT.get(engineer.reads, HINT["en"]))
+        return Receipt(reply=texts.staff_text("direct_hint", engineer.reads))
     return await _engineer_wrote(s, msg, engineer, ticket_from_row(row), None)
 
 
@@ -91,15 +84,15 @@ async def _engineer_wrote(
                           channel=conv.channel, chat_id=conv.chat_id, platform_id=msg.message_id)
         work.add_message(message)
         work.touch(ticket)
-        template = "note_copy"
+        template = texts.staff_key("note_copy")
     else:
         text = clean_text(msg.text, s.cfg.desk.max_text, ticket.language)
         message = actions.record_engineer_message(
             s, work, ticket, engineer.id, text, source=source, relay=relay, attachments=msg.attachments
         )
-        template = "engineer_copy"
+        template = texts.staff_key("engineer_copy")
     # Engineers in the other staff rooms (Slack when this was Telegram) see it too.
-    mirror = texts.text(template, s.notifier.room_language, name=engineer.name, text=message_text(message))
+    mirror = texts.staff_text(template, s.notifier.room_language, name=engineer.name, text=message_text(message))
     work.send(*s.notifier.to_rooms(ticket, "mirror", mirror, copy_of=source, skip=room))
     work.take_key(msg.dedupe_key, ticket.id)
     work.ref(conv.channel, conv.chat_id, msg.message_id, ticket.id)

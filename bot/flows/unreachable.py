@@ -37,8 +37,9 @@ async def tell_leads(s: Services, message: Outbound, reason: str) -> None:
         if lead.id == engineer.id:
             continue
         lang = s.notifier.engineer_language(lead)
-        advice = texts.text(advice_key, lang, name=engineer.name.split()[0], identity=identity)
-        body = texts.text("unreachable", lang, name=engineer.name, identity=identity, reason=reason, advice=advice)
+        advice = texts.staff_text(advice_key, lang, name=engineer.name.split()[0], identity=identity)
+        body = texts.staff_text("unreachable", lang, name=engineer.name, identity=identity, reason=reason,
+                                advice=advice)
         work.send(s.notifier.to_engineer(lead, "alert", body))
     try:
         await s.commit(work)

@@ -19,9 +19,11 @@ from bot.core.services import Services
 from bot.core.work import AUTOCLOSE, PICKUP, SNOOZE, Work
 from bot.flows import actions
 from bot.i18n import texts
+from bot.i18n.words import staff_word
 from bot.sla.clocks import BREACH, FIRST_RESPONSE, RESOLUTION, UPDATE
 from routing.assign import Assignment
 from routing.durations import format_duration
+from routing.reasons import Reason
 from storage.base import Row
 
 log = logging.getLogger("dutydesk.reminders")
@@ -54,12 +56,12 @@ async def _sla(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
     for person, covering in people:
         lang = s.notifier.engineer_language(person)
         values = {
-            "cover": texts.text("covering", lang, name=covering.name) if covering else "",
+            "cover": texts.staff_text("covering", lang, name=covering.name) if covering else "",
             "ticket": ticket.display_id, "priority": ticket.priority.name,
-            "clock": texts.text(f"clock_{clock}", lang), "percent": stage,
+            "clock": staff_word("clock", clock, lang), "percent": stage,
             "due": texts.when(row["target_at"], person.timezone, lang),
         }
-        body = texts.text("breach" if breach else "reminder", lang, **values)
+        body = texts.staff_text(texts.staff_key("breach") if breach else texts.staff_key("reminder"), lang, **values)
         buttons = s.notifier.staff_buttons(ticket, lang)
         kind = "breach" if breach else "reminder"
         work.send(s.notifier.to_engineer(person, kind, body, ticket=ticket, buttons=buttons))
@@ -74,14 +76,21 @@ async def _sla(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
     for lead in s.directory.leads():
         if lead not in [p for p, _ in people]:
             lang = s.notifier.engineer_language(lead)
-            body = texts.text("breach", lang, cover="", ticket=ticket.display_id, priority=ticket.priority.name,
-                              clock=texts.text(f"clock_{clock}", lang),
-                              due=texts.when(row["target_at"], lead.timezone, lang))
+            body = texts.staff_text("breach", lang, cover="", ticket=ticket.display_id, priority=ticket.priority.name,
+                                    clock=staff_word("clock", clock, lang),
+                                    due=texts.when(row["target_at"], lead.timezone, lang))
             work.send(s.notifier.to_engineer(lead, "breach", body, ticket=ticket))
     if s.sla.targets(ticket.plan, ticket.priority).escalate_on_breach and s.triage.roster.next_tier(ticket.tier):
         loads = await s.store.loads()
         actions.escalate(s, work, ticket, "desk", loads, to_tier=None, area=None,
-                         reason=texts.why(f"breach_{clock}"))
+                         reason=_breached(clock))
+
+
+def _breached(clock: str) -> Reason:
+    """Why a breach escalates the ticket, as a reason the staff read in their language."""
+    if clock == FIRST_RESPONSE:
+        return texts.desk_reason("breach_first_response")
+    return texts.desk_reason("breach_resolution")
 
 
 async def _update(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
@@ -89,26 +98,26 @@ async def _update(s: Services, work: Work, ticket: Ticket, row: Row) -> None:
     At it: tell the customer where the ticket stands (or, with `progress_note` off, remind
     them once more). A message from anyone in between moves the update on."""
     targets = s.sla.targets(ticket.plan, ticket.priority)
-    interval = format_duration(targets.update_every)
     people = await _on_the_ticket(s, work, ticket)
     notice = row["stage"] < BREACH
     if notice or not targets.progress_note:
         for person, covering in people:
             lang = s.notifier.engineer_language(person)
-            values = {"cover": texts.text("covering", lang, name=covering.name) if covering else "",
-                      "ticket": ticket.display_id, "interval": interval,
+            values = {"cover": texts.staff_text("covering", lang, name=covering.name) if covering else "",
+                      "ticket": ticket.display_id, "interval": texts.duration(targets.update_every, lang),
                       "due": texts.when(row["target_at"], person.timezone, lang)}
-            body = texts.text("update_soon" if notice else "update_due", lang, **values)
+            key = texts.staff_key("update_soon") if notice else texts.staff_key("update_due")
+            body = texts.staff_text(key, lang, **values)
             buttons = s.notifier.staff_buttons(ticket, lang)
             work.send(s.notifier.to_engineer(person, "reminder", body, ticket=ticket, buttons=buttons))
     what = f"an automatic progress update is due {row['target_at'].isoformat()}" if notice else \
-        f"no update to the customer for {interval}"
+        f"no update to the customer for {format_duration(targets.update_every)}"
     note = ""
     if not notice and targets.progress_note:
         body = s.notifier.progress(ticket)
         work.add_message(Message(ticket.id, Direction.SYSTEM, "desk", body, work.now))
         work.send(s.notifier.to_customer(ticket, "progress", body))
-        copy = texts.text("progress_copy", s.notifier.room_language, text=body)
+        copy = texts.staff_text("progress_copy", s.notifier.room_language, text=body)
         work.send(*s.notifier.to_rooms(ticket, "mirror", copy))
         note = "; an automatic progress update went to the customer"
     reminded = f"; reminded {_names(people)}" if notice or not targets.progress_note else ""
@@ -144,7 +153,8 @@ async def _snooze(s: Services, work: Work, ticket: Ticket, _: Row) -> None:
     if engineer is None:
         return
     lang = s.notifier.engineer_language(engineer)
-    body = texts.text("snoozed", lang, ticket=ticket.display_id, priority=ticket.priority.name, subject=ticket.subject)
+    body = texts.staff_text("snoozed", lang, ticket=ticket.display_id, priority=ticket.priority.name,
+                            subject=ticket.subject)
     buttons = s.notifier.staff_buttons(ticket, lang)
     work.send(s.notifier.to_engineer(engineer, "reminder", body, ticket=ticket, buttons=buttons))
     work.log(ticket, EventType.REMINDER_SENT, "desk", f"snooze over; reminded {engineer.id}", clock=SNOOZE)
