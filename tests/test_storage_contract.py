@@ -645,7 +645,10 @@ async def _step_back_one_migration(backend: Backend) -> int:
         newest = len(migrations("postgres"))
         await backend.execute(f"DELETE FROM schema_version WHERE version = {newest}")
     # What the newest migration added, undone (keep in step with the newest migration file).
-    await backend.execute("ALTER TABLE tickets DROP COLUMN sla")
+    if isinstance(backend.store, SqliteStore):
+        await backend.execute("DROP TRIGGER events_no_update")
+    else:
+        await backend.execute("DROP FUNCTION events_erase_only() CASCADE")
     return newest - 1
 
 

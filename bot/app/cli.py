@@ -13,18 +13,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.app.config import Config, ConfigError, check_secrets, literal_secrets, load_config
-from bot.app.redact import redact_logs
+from bot.app.logs import FORMATS, configure_logging
 from routing.durations import parse_duration
 
 DEFAULT_CONFIG = "config.toml"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()), format=LOG_FORMAT)
-    redact_logs()  # no secret the desk reads reaches a log line
+    configure_logging(args.log_level, args.log_format)  # secrets redacted in either format
     try:
         return int(args.handler(args) or 0)
     except ConfigError as exc:
@@ -37,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dutydesk", description="A support desk in Telegram and Slack.")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-format", default="text", choices=FORMATS,
+                        help="text (default) or json: one object a line (time, level, logger, ticket, channel, event)")
+    parser.add_argument("--version", action="version", version=f"dutydesk {_version()}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the desk: channels, dispatcher, scheduler, HTTP server")
@@ -96,6 +97,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", type=Path, help="keep the demo database here instead of a temporary file")
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dutydesk")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _database_args(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app.config import Config, ConfigError
 from bot.app.http import HttpServer
+from bot.app.metrics import DeskMetrics, serve_metrics
 from bot.core.clock import Clock, SystemClock
 from bot.core.desk import Desk
 from bot.delivery.contract import Adapter
@@ -56,6 +57,7 @@ class App:
     dispatcher: Dispatcher
     scheduler: SlaScheduler
     http: HttpServer | None
+    metrics: DeskMetrics = field(default_factory=DeskMetrics)
     _started: list[str] = field(default_factory=list)
 
     @classmethod
@@ -68,12 +70,15 @@ class App:
         adapters = build_adapters(cfg) if adapters is None else adapters
         store = await open_store(cfg.storage.url, runner=runner)
         desk = Desk(cfg, store, clock or SystemClock(), channels=frozenset(adapters), detector=detector)
-        dispatcher = Dispatcher(store, desk, adapters, cfg.delivery)
-        scheduler = SlaScheduler(desk)
+        metrics = desk.services.telemetry = DeskMetrics()
+        dispatcher = Dispatcher(store, desk, adapters, cfg.delivery, telemetry=metrics)
+        scheduler = SlaScheduler(desk, telemetry=metrics)
         desk.subscribe(lambda work: dispatcher.wake() if work.sends else None)
         desk.subscribe(lambda work: scheduler.nudge(work.earliest_wake))
         http = HttpServer(cfg.http.host, cfg.http.port) if serve_http else None
-        return cls(cfg, store, desk, adapters, dispatcher, scheduler, http)
+        if http is not None:
+            serve_metrics(http, metrics, store, desk.clock)
+        return cls(cfg, store, desk, adapters, dispatcher, scheduler, http, metrics)
 
     async def start(self) -> None:
         await self.desk.load_overrides()

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from bot import commands
@@ -27,7 +28,7 @@ from bot.core.records import message_from_row, override_from_row, ticket_from_ro
 from bot.core.services import Services
 from bot.core.work import Work
 from bot.delivery.contract import Audience, DeliveryResult, Outbound
-from bot.flows import customer, deadletters, staff, unreachable
+from bot.flows import customer, deadletters, erasure, staff, unreachable
 from bot.flows.customer import Receipt, clean_text, is_blank
 from bot.i18n import texts
 from bot.sla import reminders
@@ -68,6 +69,15 @@ class Desk:
 
     async def receive(self, msg: Inbound) -> Receipt:
         """Take one platform message. Safe to call again with the same message."""
+        telemetry = self.services.telemetry
+        telemetry.message_in(msg.channel, (self.clock.now() - msg.at).total_seconds())
+        started = time.perf_counter()
+        try:
+            return await self._receive(msg)
+        finally:
+            telemetry.decided(time.perf_counter() - started)
+
+    async def _receive(self, msg: Inbound) -> Receipt:
         s = self.services
         room = s.directory.staff_room(msg.channel, msg.conversation.chat_id)
         engineer = s.directory.engineer_by_identity(msg.sender.identity)
@@ -158,7 +168,9 @@ class Desk:
         leads — once per engineer, so that a failure cannot cause a stream of others."""
         s = self.services
         log.warning("outbox %s to %s:%s undeliverable: %s", message.id, message.recipient.channel,
-                    message.recipient.chat_id, reason)
+                    message.recipient.chat_id, reason, extra={"ticket": message.ticket_id,
+                                                              "channel": message.recipient.channel,
+                                                              "event": "undeliverable"})
         await s.store.mark_failed(message.id, s.clock.now(), reason)
         if message.recipient.audience == Audience.ENGINEER:
             async with self._lock:
@@ -241,6 +253,10 @@ class Desk:
                     return fired
                 await reminders.fire(s, rows[0])
             fired += 1
+
+    async def expire_texts(self, closed_after: timedelta) -> int:
+        """The daily retention job (`[retention] closed_after`), between decisions."""
+        return await erasure.expire_texts(self.store, self.clock.now(), closed_after, self._lock)
 
     async def next_due(self) -> datetime | None:
         return await self.store.next_due()

@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.core.clock import Clock
+from bot.core.telemetry import NoTelemetry, Telemetry
 
 log = logging.getLogger("dutydesk.scheduler")
 
@@ -40,8 +41,9 @@ class DueWork(Protocol):
 
 
 class SlaScheduler:
-    def __init__(self, desk: DueWork) -> None:
+    def __init__(self, desk: DueWork, telemetry: Telemetry | None = None) -> None:
         self._desk = desk
+        self._telemetry = telemetry or NoTelemetry()
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._ids = itertools.count(1)
         self._armed_job: str | None = None
@@ -106,6 +108,8 @@ class SlaScheduler:
         async with self._tick_lock:
             # Remove, not forget, a wake-up armed while this one waited: forgotten, it stays in
             # APScheduler's store, fires later and re-arms — one more job and tick per nudge.
+            if self._armed_at is not None:
+                self._telemetry.scheduler_late(max(0.0, (self._desk.clock.now() - self._armed_at).total_seconds()))
             self._unschedule()
             try:
                 await self._desk.fire_due()
