@@ -96,6 +96,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a scripted day and night on the local channel; no tokens, no network")
     demo.add_argument("--db", type=Path, help="keep the demo database here instead of a temporary file")
     demo.set_defaults(handler=_demo)
+
+    from bot.app.operations import add_commands
+
+    add_commands(sub, _database_args, DEFAULT_CONFIG)  # backup, restore, forget, reload
     return parser
 
 
@@ -138,10 +142,10 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return asyncio.run(_serve(cfg, adapters, App))
+    return asyncio.run(_serve(cfg, adapters, App, args.config))
 
 
-async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: ignore[type-arg]
+async def _serve(cfg: Config, adapters: dict, app_type: type, config: str | None = None) -> int:  # type: ignore[type-arg]
     from storage import AnotherRunner
 
     try:
@@ -156,6 +160,10 @@ async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: i
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if config is not None:
+        from bot.app.reload import reload_on_sighup
+
+        reload_on_sighup(app, config)  # and the pid file `dutydesk reload` signals
     try:
         try:
             await app.start()
@@ -169,6 +177,10 @@ async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: i
         await stop.wait()
     finally:
         await app.stop()
+        if config is not None:
+            from bot.app.reload import remove_pid
+
+            remove_pid(config)
     return 0
 
 

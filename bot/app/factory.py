@@ -94,7 +94,7 @@ class App:
             await self._serve_http(self.http)
         await self.dispatcher.start()
         await self.scheduler.start()
-        self._schedule_briefings()
+        self.schedule_jobs()
         self.scheduler.add_cron("retry-set-aside", self.desk.retry_set_aside,
                                 IntervalTrigger(seconds=RETRY_CHECK_SECONDS))
 
@@ -109,6 +109,19 @@ class App:
             # Only /healthz would be served: not worth refusing to run for.
             log.warning("no HTTP server for /healthz: cannot listen on %s (%s)", where, exc.strerror or exc)
             self.http = None
+
+    def schedule_jobs(self) -> None:
+        """The periodic jobs the config asks for (again after a reload: same names replace)."""
+        self._schedule_briefings()
+        hour, minute = (int(x) for x in self.cfg.retention.run_at.split(":"))
+        self.scheduler.add_cron("retention", self._retention,
+                                CronTrigger(hour=hour, minute=minute, timezone=self.cfg.desk.timezone))
+
+    async def _retention(self) -> None:
+        """Daily: erase the texts of tickets closed longer ago than `[retention] closed_after`."""
+        closed_after = self.desk.services.cfg.retention.closed_after
+        if closed_after is not None:
+            await self.desk.expire_texts(closed_after)
 
     def _schedule_briefings(self) -> None:
         """Each lead's daily queue digest and weekly SLA report, at their local time."""

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
 
 from bot import commands
 from bot.app.config import Config
@@ -47,8 +46,10 @@ class Desk:
         self._lock = asyncio.Lock()
         # A part of an album goes alone: the parts merge into one stored message, which the
         # next part must find in the store.
+        # Through `self.services` at each batch: a reload (`reconfigure`) swaps them.
         self._intake: GroupCommit[Inbound, Receipt] = GroupCommit(
-            self._lock, partial(customer.customer_messages, self.services), alone=lambda msg: msg.album is not None,
+            self._lock, lambda msgs: customer.customer_messages(self.services, msgs),
+            alone=lambda msg: msg.album is not None,
         )
         # Deliveries are booked together: the sooner one commits, the less a crash re-sends.
         self._bookings: GroupCommit[Booking, None] = GroupCommit(None, self._book)
@@ -61,6 +62,22 @@ class Desk:
     @property
     def clock(self) -> Clock:
         return self.services.clock
+
+    async def reconfigure(self, cfg: Config) -> None:
+        """Run on a new config (SIGHUP, `dutydesk reload`): roster, shifts, rotations,
+        overrides, plans, organisations, templates. The new services are built first — a
+        config they cannot be built from raises and changes nothing — and swapped in between
+        two decisions, with the shift overrides leads made at run time read again."""
+        old = self.services
+        same_languages = (cfg.desk.languages, cfg.desk.default_language) == (
+            old.cfg.desk.languages, old.cfg.desk.default_language)
+        fresh = Services.build(cfg, old.store, old.clock, old.directory.channels,
+                               old.triage.detector if same_languages else None)
+        fresh.listeners, fresh.telemetry = old.listeners, old.telemetry
+        async with self._lock:
+            rows = await old.store.overrides(old.clock.now())
+            fresh.triage.set_overrides(override_from_row(r) for r in rows)
+            self.services = fresh
 
     def subscribe(self, listener: Callable[[Work], None]) -> None:
         self.services.listeners.append(listener)
