@@ -11,11 +11,11 @@ secrets the desk read from the environment are blanked out of either format
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import IO, Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-from bot.app.redact import redact_logs
+from bot.app.redact import RedactingFormatter, redact_logs
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 FORMATS = ("text", "json")
@@ -46,17 +46,23 @@ def json_formatter() -> logging.Formatter:
     )
 
 
-def configure_logging(level: str = "info", fmt: str = "text") -> None:
-    """The root logger's handler on stderr, in `fmt`, redacting secrets (`dutydesk
-    --log-format`). Like `logging.basicConfig`, it leaves a root logger that already has
-    handlers (a host program's, a test runner's) as it is, but for the level."""
+def build_handler(fmt: str = "text", stream: IO[str] | None = None) -> logging.Handler:
+    """A handler writing `fmt` lines to `stream` (default: stderr), secrets blanked out."""
     if fmt not in FORMATS:
         raise ValueError(f"log format {fmt!r}: use one of {', '.join(FORMATS)}")
+    handler = logging.StreamHandler(stream)
+    inner = json_formatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+    handler.setFormatter(RedactingFormatter(inner))
+    handler.addFilter(ContextDefaults())
+    return handler
+
+
+def configure_logging(level: str = "info", fmt: str = "text") -> None:
+    """The root logger's handler on stderr, in `fmt` (`dutydesk --log-format`). Like
+    `logging.basicConfig`, it leaves a root logger that already has handlers (a host
+    program's, a test runner's) as it is, but for the level — and makes those redact too."""
     root = logging.getLogger()
     root.setLevel(getattr(logging, level.upper()))
     if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(json_formatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
-        handler.addFilter(ContextDefaults())
-        root.addHandler(handler)
+        root.addHandler(build_handler(fmt))
     redact_logs(root)  # no secret the desk reads reaches a log line
