@@ -120,3 +120,21 @@ async def test_each_app_has_its_own_registry(served: Scraper) -> None:
     fresh = DeskMetrics()
     assert fresh.registry.get_sample_value("dutydesk_messages_in_total", {"channel": "local"}) is None
     assert served.app.metrics.registry.get_sample_value("dutydesk_messages_in_total", {"channel": "local"}) == 1
+
+
+def test_the_grafana_dashboard_uses_only_metrics_the_desk_exposes() -> None:
+    import json
+    import re
+
+    from .conftest import REPO
+
+    dashboard = json.loads((REPO / "docs" / "grafana-dashboard.json").read_text(encoding="utf-8"))
+    used = {
+        re.sub(r"_(bucket|count|sum)$", "", name)
+        for panel in dashboard["panels"] for target in panel["targets"]
+        for name in re.findall(r"dutydesk_[a-z_]+", target["expr"])
+    }
+    exposed = {family.name + ("_total" if family.type == "counter" else "")
+               for family in DeskMetrics().registry.collect()}
+    assert used and used <= exposed, used - exposed
+    assert exposed <= used, f"not on the dashboard: {exposed - used}"

@@ -15,6 +15,7 @@ signal the main process themselves (`ExecReload`, `docker kill -s HUP`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -60,8 +61,6 @@ async def reload_config(app: App, path: str | Path) -> bool:
 def reload_on_sighup(app: App, config: str | Path) -> None:
     """SIGHUP reloads `config` (one reload at a time, in order); the pid goes where
     `dutydesk reload` looks."""
-    import asyncio
-
     lock = asyncio.Lock()
     tasks: set[asyncio.Task[bool]] = set()
 
@@ -75,7 +74,11 @@ def reload_on_sighup(app: App, config: str | Path) -> None:
         task.add_done_callback(tasks.discard)
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_signal)
-    write_pid(config)
+    try:
+        write_pid(config)
+    except OSError as exc:  # a read-only /etc under systemd: its ExecReload signals the pid it knows
+        log.warning("no pid file %s (%s): `dutydesk reload` cannot find this desk; SIGHUP reloads it",
+                    pid_file(config), exc.strerror or exc)
 
 
 def pid_file(config: str | Path) -> Path:
