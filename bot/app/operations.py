@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.app.config import ConfigError, load_config
+from bot.core.clock import SystemClock
 from storage import AnotherRunner, open_store
 
 
@@ -98,7 +98,7 @@ def _forget(args: argparse.Namespace) -> int:
     async def run() -> tuple[str, list[int]]:
         store = await open_store(_target(args))
         try:
-            return await forget(store, args.identity, datetime.now(UTC))
+            return await forget(store, args.identity, SystemClock().now())
         finally:
             await store.close()
 
