@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -17,6 +18,7 @@ from bot.app.factory import App
 from bot.app.metrics import DeskMetrics
 from bot.core.clock import ManualClock
 from bot.delivery.contract import RetryLater
+from bot.sla.scheduler import SlaScheduler
 from routing.language import LanguageDetector
 
 from .conftest import TUESDAY_11
@@ -138,3 +140,33 @@ def test_the_grafana_dashboard_uses_only_metrics_the_desk_exposes() -> None:
                for family in DeskMetrics().registry.collect()}
     assert used and used <= exposed, used - exposed
     assert exposed <= used, f"not on the dashboard: {exposed - used}"
+
+
+class _DueOnce:
+    """A desk with one deadline that came due three seconds before the scheduler starts."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.due: datetime | None = clock.now() - timedelta(seconds=3)
+
+    async def fire_due(self) -> int:
+        self.due = None
+        return 1
+
+    async def next_due(self) -> datetime | None:
+        return self.due
+
+
+async def test_scheduler_lateness_is_measured_from_the_instant_armed() -> None:
+    metrics = DeskMetrics()
+    scheduler = SlaScheduler(_DueOnce(ManualClock(TUESDAY_11)), telemetry=metrics)
+    await scheduler.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while metrics.registry.get_sample_value("dutydesk_scheduler_lateness_seconds_count") != 1:
+            assert asyncio.get_running_loop().time() < deadline, "the wake-up never ran"
+            await asyncio.sleep(0.01)
+    finally:
+        await scheduler.stop()
+    assert metrics.registry.get_sample_value("dutydesk_scheduler_lateness_seconds_sum") == 3.0
+    assert metrics.registry.get_sample_value("dutydesk_scheduler_lateness_seconds_bucket", {"le": "2.5"}) == 0

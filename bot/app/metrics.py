@@ -15,6 +15,7 @@ one process (tests, the demo) never collide. Metric names are in docs/grafana-da
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -59,27 +60,36 @@ class DeskMetrics:
         self._oldest = Gauge("dutydesk_outbox_oldest_pending_seconds", "Age of the oldest pending outbox row",
                              ["channel"], registry=r)
         self._dead = Gauge("dutydesk_dead_letters", "Updates intake set aside, by state", ["state"], registry=r)
+        # Each channel's series, looked up once: `labels()` costs more than the count itself.
+        self._children: dict[tuple[int, str], Any] = {}
+
+    def _of(self, metric: Counter | Histogram, channel: str) -> Any:
+        key = (id(metric), channel)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(channel)
+        return child
 
     # -- what happens (bot.core.telemetry.Telemetry) -------------------------------------------
 
     def message_in(self, channel: str, lag_s: float) -> None:
-        self._in.labels(channel).inc()
-        self._lag.labels(channel).observe(max(0.0, lag_s))
+        self._of(self._in, channel).inc()
+        self._of(self._lag, channel).observe(max(0.0, lag_s))
 
     def decided(self, seconds: float) -> None:
         self._decision.observe(seconds)
 
     def message_out(self, channel: str) -> None:
-        self._out.labels(channel).inc()
+        self._of(self._out, channel).inc()
 
     def delivery_retry(self, channel: str) -> None:
-        self._retries.labels(channel).inc()
+        self._of(self._retries, channel).inc()
 
     def delivery_failed(self, channel: str) -> None:
-        self._failures.labels(channel).inc()
+        self._of(self._failures, channel).inc()
 
     def rate_limited(self, channel: str) -> None:
-        self._limited.labels(channel).inc()
+        self._of(self._limited, channel).inc()
 
     def scheduler_late(self, seconds: float) -> None:
         self._late.observe(seconds)
