@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from bot.app.config import Config, ConfigError, check_secrets, literal_secrets, load_config
 from bot.app.logs import FORMATS, configure_logging
+from bot.app.operations import add_commands
 from routing.durations import parse_duration
 
 DEFAULT_CONFIG = "config.toml"
@@ -34,10 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dutydesk", description="A support desk in Telegram and Slack.")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    parser.add_argument("--log-format", default="text", choices=FORMATS,
-                        help="text (default) or json: one object a line (time, level, logger, ticket, channel, event)")
-    parser.add_argument("--version", action="version", version=f"dutydesk {_version()}")
+    _global_options(parser)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the desk: channels, dispatcher, scheduler, HTTP server")
@@ -63,19 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("ticket", help="e.g. T-1042")
     show.set_defaults(handler=_tickets_show)
 
-    dead = sub.add_parser("deadletter", help="updates intake could not take and set aside: list, show, retry")
-    dead_sub = dead.add_subparsers(required=True, metavar="ACTION")
-    dead_list = dead_sub.add_parser("list", help="set-aside updates, newest first")
-    _database_args(dead_list)
-    dead_list.add_argument("--state", default="open", choices=["open", "retry", "done", "all"])
-    dead_list.add_argument("--limit", type=int, default=50)
-    dead_list.set_defaults(handler=_deadletter_list)
-    for action, handler, text in (("show", _deadletter_show, "one: its error and raw payload"),
-                                  ("retry", _deadletter_retry, "have the running desk take it again")):
-        one = dead_sub.add_parser(action, help=text)
-        _database_args(one)
-        one.add_argument("id", type=int)
-        one.set_defaults(handler=handler)
+    _deadletter_commands(sub)
 
     explain = sub.add_parser("explain", help="dry run: how the desk would route a message, and its deadlines (JSON)")
     explain.add_argument("--config", default=DEFAULT_CONFIG, help="TOML config file (default: %(default)s)")
@@ -97,10 +83,33 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", type=Path, help="keep the demo database here instead of a temporary file")
     demo.set_defaults(handler=_demo)
 
-    from bot.app.operations import add_commands
-
     add_commands(sub, _database_args, DEFAULT_CONFIG)  # backup, restore, forget, reload
     return parser
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    """Options before the command: how the process logs, and which release it is."""
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-format", default="text", choices=FORMATS,
+                        help="text (default) or json: one object a line (time, level, logger, ticket, channel, event)")
+    parser.add_argument("--version", action="version", version=f"dutydesk {_version()}")
+
+
+def _deadletter_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`dutydesk deadletter list|show|retry`."""
+    dead = sub.add_parser("deadletter", help="updates intake could not take and set aside: list, show, retry")
+    dead_sub = dead.add_subparsers(required=True, metavar="ACTION")
+    dead_list = dead_sub.add_parser("list", help="set-aside updates, newest first")
+    _database_args(dead_list)
+    dead_list.add_argument("--state", default="open", choices=["open", "retry", "done", "all"])
+    dead_list.add_argument("--limit", type=int, default=50)
+    dead_list.set_defaults(handler=_deadletter_list)
+    for action, handler, text in (("show", _deadletter_show, "one: its error and raw payload"),
+                                  ("retry", _deadletter_retry, "have the running desk take it again")):
+        one = dead_sub.add_parser(action, help=text)
+        _database_args(one)
+        one.add_argument("id", type=int)
+        one.set_defaults(handler=handler)
 
 
 def _version() -> str:
