@@ -59,3 +59,12 @@ def test_logic_never_reads_the_system_clock() -> None:
             if _rel(path) not in allowed and ("datetime.now(" in text or "datetime.utcnow(" in text):
                 offenders.append(_rel(path))
     assert offenders == []
+
+
+def test_only_the_metrics_module_knows_prometheus() -> None:
+    """The desk, dispatcher and scheduler report through bot/core/telemetry.py."""
+    offenders = [
+        _rel(p) for package in PACKAGES for p in _modules(package)
+        if "prometheus_client" in p.read_text(encoding="utf-8") and _rel(p) != "bot/app/metrics.py"
+    ]
+    assert offenders == []
