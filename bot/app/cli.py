@@ -10,11 +10,11 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bot.app.config import Config, ConfigError, check_secrets, literal_secrets, load_config
 from bot.app.logs import FORMATS, configure_logging
 from bot.app.operations import add_commands
+from bot.app.operations import where as _where
 from routing.durations import parse_duration
 
 DEFAULT_CONFIG = "config.toml"
@@ -191,14 +191,6 @@ async def _serve(cfg: Config, adapters: dict, app_type: type, config: str | None
 
             remove_pid(config)
     return 0
-
-
-def _where(url: str) -> str:
-    """The database, named without the password a PostgreSQL URL may carry."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        return url
-    return f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}{parts.path}"
 
 
 def _check_config(args: argparse.Namespace) -> int:

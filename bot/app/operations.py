@@ -43,14 +43,23 @@ def _target(args: argparse.Namespace) -> str:
     return load_config(args.config).storage.url
 
 
-def _sqlite_path(url: str, command: str) -> Path | None:
+def where(url: str, *, user: bool = False) -> str:
+    """The database, named without the password a PostgreSQL URL may carry (and without
+    its user name unless `user`)."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return url
+    login = f"{parts.username}@" if user and parts.username else ""
+    return f"{parts.scheme}://{login}{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+
+
+def _sqlite_file(url: str, command: str) -> Path | None:
+    """The SQLite database's file; None (having said which tool to use) for PostgreSQL."""
     if url.startswith("sqlite:///"):
         return Path(url.removeprefix("sqlite:///"))
-    parts = urlsplit(url)
-    where = f"postgresql://{parts.username + '@' if parts.username else ''}{parts.hostname or ''}" \
-            f"{':' + str(parts.port) if parts.port else ''}{parts.path}"
-    tool = (f"pg_dump --format=custom --file=FILE '{where}'" if command == "backup"
-            else f"pg_restore --clean --if-exists --dbname='{where}' FILE")
+    name = where(url, user=True)
+    tool = (f"pg_dump --format=custom --file=FILE '{name}'" if command == "backup"
+            else f"pg_restore --clean --if-exists --dbname='{name}' FILE")
     print(f"dutydesk {command}: PostgreSQL has its own tool, consistent while the desk runs: {tool}"
           " (add --schema NAME if the desk's url sets a search_path)", file=sys.stderr)
     return None
@@ -59,7 +68,7 @@ def _sqlite_path(url: str, command: str) -> Path | None:
 def _backup(args: argparse.Namespace) -> int:
     from storage.backup import NotADeskDatabase, backup
 
-    path = _sqlite_path(_target(args), "backup")
+    path = _sqlite_file(_target(args), "backup")
     if path is None:
         return 1
     try:
@@ -74,7 +83,7 @@ def _backup(args: argparse.Namespace) -> int:
 def _restore(args: argparse.Namespace) -> int:
     from storage.backup import NotADeskDatabase, restore
 
-    path = _sqlite_path(_target(args), "restore")
+    path = _sqlite_file(_target(args), "restore")
     if path is None:
         return 1
     try:
