@@ -45,8 +45,8 @@ class Desk:
         self.services = Services.build(cfg, store, clock, channels, detector)
         self._lock = asyncio.Lock()
         # A part of an album goes alone: the parts merge into one stored message, which the
-        # next part must find in the store.
-        # Through `self.services` at each batch: a reload (`reconfigure`) swaps them.
+        # next part must find in the store. Each batch is decided with the services of the
+        # moment (a reload, `reconfigure`, swaps them).
         self._intake: GroupCommit[Inbound, Receipt] = GroupCommit(
             self._lock, lambda msgs: customer.customer_messages(self.services, msgs),
             alone=lambda msg: msg.album is not None,

@@ -106,10 +106,10 @@ class SlaScheduler:
 
     async def _tick(self) -> None:
         async with self._tick_lock:
+            if self._armed_at is not None:  # how late after the instant it was armed for
+                self._telemetry.scheduler_late(max(0.0, (self._desk.clock.now() - self._armed_at).total_seconds()))
             # Remove, not forget, a wake-up armed while this one waited: forgotten, it stays in
             # APScheduler's store, fires later and re-arms — one more job and tick per nudge.
-            if self._armed_at is not None:
-                self._telemetry.scheduler_late(max(0.0, (self._desk.clock.now() - self._armed_at).total_seconds()))
             self._unschedule()
             try:
                 await self._desk.fire_due()
