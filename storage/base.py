@@ -112,6 +112,16 @@ class TicketQuery:
     limit: int = 100
 
 
+@dataclass(frozen=True)
+class Counts:
+    """What the database holds now, counted for metrics (one read)."""
+
+    tickets: list[Row]  # plan, priority, status, n: tickets not closed
+    targets: list[Row]  # clock, state ('due': pending, 'breached': passed), n: of open tickets
+    outbox: list[Row]  # channel, n, created_at (the oldest): pending outbox rows
+    dead_letters: list[Row]  # state, n
+
+
 class Store(Protocol):
     async def close(self) -> None: ...
 
@@ -206,4 +216,19 @@ class Store(Protocol):
         self, dead_letter_id: int, state: str, at: datetime, only_from: tuple[str, ...] = (),
     ) -> bool:
         """Move a row to `state` (if it is in one of `only_from`, when given); True if it moved."""
+        ...
+
+    # -- metrics and erasure -------------------------------------------------------------------
+
+    async def counts(self) -> Counts: ...
+
+    async def expire_texts(self, closed_before: datetime, audit: Row, limit: int = 500) -> list[int]:
+        """Erase the message texts and attachments of up to `limit` tickets closed before
+        `closed_before` (the ticket rows, deadlines and events stay), logging `audit` (an
+        event row without its ticket id) on each; their ids (none: nothing left to do)."""
+        ...
+
+    async def erase_customer(self, customer: str, pseudonym: str, audit: Row) -> list[int]:
+        """Erase one customer's personal data from every ticket they filed — names, texts,
+        chat ids; the ticket becomes `pseudonym`'s — logging `audit` on each; their ids."""
         ...

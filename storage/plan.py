@@ -132,3 +132,13 @@ def _fresh(marks: list[Row]) -> Iterator[Step]:
     last word about a conversation stands."""
     for mark in marks:
         yield Step(q.UNMARK_FRESH if mark.get("at") is None else q.MARK_FRESH, [_in_conversation(mark)])
+
+
+def erasure(statements: Sequence[Sql], ticket_ids: list[int], audit: Row, **params: Any) -> list[Step]:
+    """Erase texts (and with `q.FORGET`, names and chat ids) of these tickets, and log
+    `audit` on each of them."""
+    values = {"ticket_ids": ticket_ids, "erased": q.ERASED, "data": q.ERASED_DATA, "attachments": [], **params}
+    return [
+        *(Step(statement, [values]) for statement in statements),
+        Step(q.INSERT_EVENT, [{**audit, "ticket_id": ticket_id} for ticket_id in ticket_ids]),
+    ]

@@ -240,3 +240,70 @@ def stale_deadlines(kept: bool) -> Sql:
     always the unique key's index."""
     keep = " AND (clock, stage, target_at) NOT IN :keep**" if kept else ""
     return sql(f"DELETE FROM deadlines WHERE ticket_id = :ticket_id AND fired_at IS NULL AND clock IN (:clocks*){keep}")
+
+
+# -- counts, read when metrics are scraped -------------------------------------------------------
+
+_OPEN_SQL = "('new', 'assigned', 'in_progress', 'waiting_customer')"
+_TARGET_STATE = "CASE WHEN d.fired_at IS NULL THEN 'due' ELSE 'breached' END"
+TICKET_COUNTS = Sql(
+    "SELECT plan, priority, status, count(*) AS n FROM tickets WHERE status <> 'closed' "
+    "GROUP BY plan, priority, status ORDER BY plan, priority, status"
+)
+TARGET_COUNTS = Sql(
+    f"SELECT d.clock, {_TARGET_STATE} AS state, count(DISTINCT d.ticket_id) AS n FROM deadlines d "
+    f"JOIN tickets t ON t.id = d.ticket_id WHERE d.stage = 100 AND t.status IN {_OPEN_SQL} "
+    f"GROUP BY d.clock, {_TARGET_STATE} ORDER BY d.clock, state"
+)
+# created_at: the oldest pending row's time (named so, it is decoded as a time).
+OUTBOX_BACKLOG = Sql(
+    "SELECT channel, count(*) AS n, min(created_at) AS created_at FROM outbox WHERE state = 'pending' "
+    "GROUP BY channel ORDER BY channel"
+)
+
+# -- erasure: retention and `dutydesk forget` ----------------------------------------------------
+# What replaces erased text, and an erased event's data; the event log's trigger allows
+# exactly these changes (storage/migrations/*/…_erasure.sql), and a pseudonym 'erased:…'.
+ERASED = "[erased]"
+ERASED_DATA = {"erased": True}
+
+EXPIRED_TICKETS = Sql(
+    "SELECT id FROM tickets WHERE status = 'closed' AND closed_at < :closed_before AND subject <> :erased "
+    "ORDER BY id LIMIT :limit"
+)
+CUSTOMER_TICKETS = Sql("SELECT id FROM tickets WHERE customer = :customer ORDER BY id")
+# Retention: what people wrote goes; who and when stays.
+EXPIRE = (
+    Sql("UPDATE messages SET text = :erased, attachments = :attachments WHERE ticket_id IN (:ticket_ids*)"),
+    Sql("UPDATE outbox SET text = :erased, title = NULL WHERE ticket_id IN (:ticket_ids*) AND state <> 'pending'"),
+    Sql("UPDATE tickets SET subject = :erased WHERE id IN (:ticket_ids*)"),
+    Sql("UPDATE events SET data = :data WHERE ticket_id IN (:ticket_ids*) AND type = 'message_edited'"),
+)
+_CHATS_OF = "(channel, chat_id) IN (SELECT channel, chat_id FROM tickets WHERE id IN (:ticket_ids*))"
+# Erasure: texts, names and chat ids too (the chats' marks first, while the tickets name them).
+FORGET = (
+    Sql(f"DELETE FROM conversation_hints WHERE {_CHATS_OF}"),
+    Sql(f"DELETE FROM fresh_conversations WHERE {_CHATS_OF}"),
+    Sql("DELETE FROM message_refs WHERE ticket_id IN (:ticket_ids*)"),
+    Sql("DELETE FROM inbound_keys WHERE ticket_id IN (:ticket_ids*)"),
+    Sql(
+        "UPDATE messages SET text = :erased, attachments = :attachments, platform_id = NULL, album = NULL, "
+        "author = CASE WHEN author = :customer THEN :pseudonym ELSE author END, "
+        "chat_id = CASE WHEN direction = 'customer' THEN :erased ELSE chat_id END WHERE ticket_id IN (:ticket_ids*)"
+    ),
+    Sql(
+        "UPDATE outbox SET text = :erased, title = NULL, copy_of = NULL, reply_to = NULL, "
+        "chat_id = CASE WHEN audience = 'customer' THEN :erased ELSE chat_id END, "
+        "state = CASE WHEN audience = 'customer' AND state = 'pending' THEN 'superseded' ELSE state END "
+        "WHERE ticket_id IN (:ticket_ids*)"
+    ),
+    Sql(
+        "UPDATE events SET actor = CASE WHEN actor = :customer THEN :pseudonym ELSE actor END, "
+        "reason = CASE WHEN type IN ('created', 'message_edited') THEN :erased ELSE reason END, "
+        "data = CASE WHEN type = 'message_edited' THEN :data ELSE data END WHERE ticket_id IN (:ticket_ids*)"
+    ),
+    Sql(
+        "UPDATE tickets SET customer = :pseudonym, customer_name = '', subject = :erased, chat_id = :erased, "
+        "thread_id = '' WHERE id IN (:ticket_ids*)"
+    ),
+)

@@ -14,7 +14,7 @@ from typing import Any
 
 from storage import plan
 from storage import queries as q
-from storage.base import AnotherRunner, Booking, ChangeSet, Intake, Probe, Row, TicketQuery
+from storage.base import AnotherRunner, Booking, ChangeSet, Counts, Intake, Probe, Row, TicketQuery
 from storage.columns import TICKET_COLUMNS
 from storage.dialect import Dialect, Sql
 from storage.migrations import migrations, refuse_newer
@@ -239,6 +239,30 @@ class SqlStore(ABC):
         """The latest breach target already passed of each SLA clock, of tickets in these
         statuses, earliest first: what the queue shows as overdue."""
         return await self._rows(q.PASSED_TARGETS, clocks=clocks, statuses=statuses, limit=limit)
+
+    # -- metrics and erasure -------------------------------------------------------------------
+
+    async def counts(self) -> Counts:
+        tickets, targets, outbox, dead_letters = await self._read(
+            Read(q.TICKET_COUNTS, [{}]), Read(q.TARGET_COUNTS, [{}]), Read(q.OUTBOX_BACKLOG, [{}]),
+            Read(q.DEAD_LETTER_COUNTS, [{}]),
+        )
+        return Counts(tickets, targets, outbox, dead_letters)
+
+    async def expire_texts(self, closed_before: datetime, audit: Row, limit: int = 500) -> list[int]:
+        rows = await self._rows(q.EXPIRED_TICKETS, closed_before=closed_before, erased=q.ERASED, limit=limit)
+        ids = [row["id"] for row in rows]
+        if ids:
+            await self._transaction(plan.erasure(q.EXPIRE, ids, audit))
+        return ids
+
+    async def erase_customer(self, customer: str, pseudonym: str, audit: Row) -> list[int]:
+        erased: list[int] = []
+        # Again until none is left: a ticket the customer opened meanwhile is erased too.
+        while ids := [row["id"] for row in await self._rows(q.CUSTOMER_TICKETS, customer=customer)]:
+            await self._transaction(plan.erasure(q.FORGET, ids, audit, customer=customer, pseudonym=pseudonym))
+            erased += ids
+        return erased
 
 
 def _loads(rows: list[Row]) -> Loads:

@@ -90,3 +90,12 @@ def test_no_module_of_bot_names_a_platform() -> None:
         for line, text in _code_words(path) if platform.search(text)
     ]
     assert offenders == []
+
+
+def test_only_the_metrics_module_knows_prometheus() -> None:
+    """The desk, dispatcher and scheduler report through bot/core/telemetry.py."""
+    offenders = [
+        _rel(p) for package in PACKAGES for p in _modules(package)
+        if "prometheus_client" in p.read_text(encoding="utf-8") and _rel(p) != "bot/app/metrics.py"
+    ]
+    assert offenders == []

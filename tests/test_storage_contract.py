@@ -645,7 +645,10 @@ async def _step_back_one_migration(backend: Backend) -> int:
         newest = len(migrations("postgres"))
         await backend.execute(f"DELETE FROM schema_version WHERE version = {newest}")
     # What the newest migration added, undone (keep in step with the newest migration file).
-    await backend.execute("ALTER TABLE tickets DROP COLUMN sla")
+    if isinstance(backend.store, SqliteStore):
+        await backend.execute("DROP TRIGGER events_no_update")
+    else:
+        await backend.execute("DROP FUNCTION events_erase_only() CASCADE")
     return newest - 1
 
 
@@ -1141,3 +1144,121 @@ async def test_postgres_store_refuses_a_missing_schema(postgres_url: str) -> Non
 
     with pytest.raises(RuntimeError, match="create it first"):
         await PostgresStore.open(with_settings(postgres_url, search_path=f"absent_{uuid.uuid4().hex[:8]}"))
+
+
+# -- metrics counts and erasure ------------------------------------------------------------------
+
+
+async def test_counts_group_open_tickets_targets_outbox_and_dead_letters(store: Store) -> None:
+    await store.commit(ChangeSet(
+        tickets=[ticket(1001), ticket(1002, priority=1), ticket(1003, status="closed"),
+                 ticket(1004, plan="premium", status="resolved")],
+        outbox=[outbox(1001, created_at=at(-5)), outbox(1001, created_at=at(-1)), outbox(None, channel="slack")],
+        deadlines={(1001, "first_response"): [deadline(1001, "first_response", 100, at(60))],
+                   (1002, "resolution"): [deadline(1002, "resolution", 100, at(-10))],
+                   (1003, "resolution"): [deadline(1003, "resolution", 100, at(60))]},
+        dead_letters=[{"channel": "local", "key": "u1", "payload": "{}", "error": "e", "attempts": 1,
+                       "state": "open", "created_at": NOW, "updated_at": NOW}],
+    ))
+    [passed] = await store.due_deadlines(at(0), 10)
+    await store.commit(ChangeSet(fired=[(passed["id"], at(0))]))
+    counts = await store.counts()
+    assert counts.tickets == [
+        {"plan": "basic", "priority": 1, "status": "assigned", "n": 1},
+        {"plan": "basic", "priority": 3, "status": "assigned", "n": 1},
+        {"plan": "premium", "priority": 3, "status": "resolved", "n": 1},
+    ]
+    assert counts.targets == [{"clock": "first_response", "state": "due", "n": 1},
+                              {"clock": "resolution", "state": "breached", "n": 1}]
+    assert counts.outbox == [{"channel": "local", "n": 2, "created_at": at(-5)},
+                             {"channel": "slack", "n": 1, "created_at": NOW}]
+    assert counts.dead_letters == [{"state": "open", "n": 1}]
+
+
+def _audit(kind: str) -> Row:
+    return {"type": kind, "actor": "desk", "at": at(100), "reason": f"{kind} reason", "data": {}}
+
+
+async def test_expire_texts_blanks_what_was_written_on_long_closed_tickets_and_keeps_the_figures(
+    store: Store,
+) -> None:
+    photo = [{"kind": "photo", "ref": "f1"}]
+    await store.commit(ChangeSet(
+        tickets=[ticket(1001, status="closed", closed_at=at(-60), subject="Счёт не приходит"),
+                 ticket(1002, status="closed", closed_at=at(60), subject="recent"),
+                 ticket(1003, subject="open")],
+        messages=[message(1001, "Пароль 1234", attachments=photo), message(1002, "keep me"),
+                  message(1003, "open ticket")],
+        events=[event(1001, "created"), event(1001, "message_edited", old="Пароль 12", new="Пароль 1234")],
+        outbox=[outbox(1001, text="Ваш пароль 1234", title="T-1001 · Счёт")],
+        deadlines={(1001, "resolution"): [deadline(1001, "resolution", 100, at(-70))]},
+    ))
+    [sent] = await store.outbox_rows(1001)
+    await store.mark_sent(sent["id"], at(-65), "p1", None, None)
+    assert await store.expire_texts(at(0), _audit("texts_expired"), limit=10) == [1001]
+    assert await store.expire_texts(at(0), _audit("texts_expired"), limit=10) == []  # done: nothing left
+    [erased] = await store.messages(1001)
+    assert erased["text"] == "[erased]" and erased["attachments"] == []
+    assert erased["author"] == "local:1" and erased["at"] == NOW  # who and when stay
+    assert (await store.ticket(1001) or {})["subject"] == "[erased]"
+    [sent] = await store.outbox_rows(1001)
+    assert sent["text"] == "[erased]" and sent["title"] is None and sent["state"] == "sent"
+    events = await store.events(1001)
+    assert [e["type"] for e in events] == ["created", "message_edited", "texts_expired"]
+    assert events[1]["data"] == {"erased": True} and events[0]["reason"] == "created"
+    assert len(await store.deadlines(1001)) == 1  # the SLA figures stay
+    assert [m["text"] for m in await store.messages(1002)] == ["keep me"]
+    assert [m["text"] for m in await store.messages(1003)] == ["open ticket"]
+
+
+async def test_erase_customer_anonymises_names_texts_and_chats_and_keeps_sla_rows(backend: Backend) -> None:
+    store = backend.store
+    ivan = {"customer": "telegram:555", "customer_name": "Ivan Petrov", "channel": "telegram", "chat_id": "555"}
+    await store.commit(ChangeSet(
+        keys=[key("msg:telegram:555:1", 1001)],
+        tickets=[ticket(1001, subject="Ivan's invoice", **ivan), ticket(1002, status="closed", **ivan),
+                 ticket(1003, customer="telegram:777", chat_id="777", channel="telegram")],
+        messages=[message(1001, "I am Ivan, +7 900", author="telegram:555", channel="telegram", chat_id="555",
+                          platform_id="1"),
+                  message(1001, "Hello Ivan", direction="engineer", author="anna", channel="telegram",
+                          chat_id="-100", platform_id="9"),
+                  message(1003, "someone else", author="telegram:777", chat_id="777")],
+        events=[{**event(1001, "created"), "actor": "telegram:555", "reason": "telegram message from Ivan"},
+                {**event(1001, "rated", rating=5), "actor": "telegram:555"}, event(1001, "assigned")],
+        outbox=[outbox(1001, channel="telegram", chat_id="555", text="Hi Ivan", copy_of=["telegram", "555", "1"]),
+                outbox(1001, channel="telegram", chat_id="-100", audience="staff_room", text="Ivan wrote")],
+        refs=[{"channel": "telegram", "chat_id": "555", "message_id": "1", "ticket_id": 1001}],
+        deadlines={(1001, "resolution"): [deadline(1001, "resolution", 100, at(60))]},
+        hints=[{"channel": "telegram", "chat_id": "555", "thread_id": None, "at": NOW}],
+    ))
+    erased = await store.erase_customer("telegram:555", "erased:abc123", _audit("data_erased"))
+    assert erased == [1001, 1002]
+    assert await store.tickets(TicketQuery(customer="telegram:555")) == []
+    row = await store.ticket(1001)
+    assert row is not None
+    assert (row["customer"], row["customer_name"], row["chat_id"], row["subject"]) == (
+        "erased:abc123", "", "[erased]", "[erased]")
+    assert row["plan"] == "basic" and row["created_at"] == NOW  # the SLA figures stay
+    customer_msg, engineer_msg = await store.messages(1001)
+    assert customer_msg["text"] == "[erased]" and customer_msg["author"] == "erased:abc123"
+    assert customer_msg["chat_id"] == "[erased]" and customer_msg["platform_id"] is None
+    assert engineer_msg["text"] == "[erased]" and engineer_msg["author"] == "anna"
+    pending_to_customer, to_staff = await store.outbox_rows(1001)
+    assert pending_to_customer["state"] == "superseded" and pending_to_customer["chat_id"] == "[erased]"
+    assert pending_to_customer["copy_of"] is None and to_staff["text"] == "[erased]"
+    assert to_staff["chat_id"] == "-100"
+    events = await store.events(1001)
+    assert [(e["type"], e["actor"], e["reason"]) for e in events] == [
+        ("created", "erased:abc123", "[erased]"), ("rated", "erased:abc123", "rated"),
+        ("assigned", "desk", "assigned"), ("data_erased", "desk", "data_erased reason")]
+    assert await store.ticket_by_ref("telegram", "555", "1") is None
+    assert await store.hint_at("telegram", "555", None) is None
+    assert len(await store.deadlines(1001)) == 1
+    found = await intake_one(store, "msg:telegram:555:1", "telegram", "555", None, None, None)
+    assert not found.seen and found.ticket is None  # nothing leads back to the conversation
+    assert [m["text"] for m in await store.messages(1003)] == ["someone else"]
+    # Erasure may blank personal data in the log; any other change to it is still refused.
+    with pytest.raises(integrity_errors(), match="append-only"):
+        await backend.execute("UPDATE events SET actor = 'someone' WHERE type = 'assigned'")
+    with pytest.raises(integrity_errors(), match="append-only"):
+        await backend.execute("UPDATE events SET type = 'created' WHERE type = 'assigned'")

@@ -10,25 +10,23 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bot.app.config import Config, ConfigError, check_secrets, literal_secrets, load_config
-from bot.app.redact import redact_logs
+from bot.app.logs import FORMATS, configure_logging
+from bot.app.operations import add_commands
+from bot.app.operations import where as _where
 from bot.app.registry import CHANNELS
+from bot.app.registry import IDENTITY_EXAMPLES as _IDENTITIES
 from routing.durations import parse_duration
 
 DEFAULT_CONFIG = "config.toml"
-# Identities as each channel writes them, for the help texts.
-_IDENTITIES = ", ".join(d.identity_example for d in CHANNELS)
 _NAMES = ", ".join(d.name for d in CHANNELS)
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()), format=LOG_FORMAT)
-    redact_logs()  # no secret the desk reads reaches a log line
+    configure_logging(args.log_level, args.log_format)  # secrets redacted in either format
     try:
         return int(args.handler(args) or 0)
     except ConfigError as exc:
@@ -40,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dutydesk", description=f"A support desk in chat: {_NAMES}.")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    _global_options(parser)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the desk: channels, dispatcher, scheduler, HTTP server")
@@ -66,8 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("ticket", help="e.g. T-1042")
     show.set_defaults(handler=_tickets_show)
 
-    dead = sub.add_parser("deadletter", help="updates intake could not take and set aside: list, show, retry")
-    _deadletter_parsers(dead)
+    _deadletter_commands(sub)
 
     explain = sub.add_parser("explain", help="dry run: how the desk would route a message, and its deadlines (JSON)")
     explain.add_argument("--config", default=DEFAULT_CONFIG, help="TOML config file (default: %(default)s)")
@@ -88,10 +85,22 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a scripted day and night on the local channel; no tokens, no network")
     demo.add_argument("--db", type=Path, help="keep the demo database here instead of a temporary file")
     demo.set_defaults(handler=_demo)
+
+    add_commands(sub, _database_args, DEFAULT_CONFIG)  # backup, restore, forget, reload
     return parser
 
 
-def _deadletter_parsers(dead: argparse.ArgumentParser) -> None:
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    """Options before the command: how the process logs, and which release it is."""
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-format", default="text", choices=FORMATS,
+                        help="text (default) or json: one object a line (time, level, logger, ticket, channel, event)")
+    parser.add_argument("--version", action="version", version=f"dutydesk {_version()}")
+
+
+def _deadletter_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`dutydesk deadletter list|show|retry`."""
+    dead = sub.add_parser("deadletter", help="updates intake could not take and set aside: list, show, retry")
     dead_sub = dead.add_subparsers(required=True, metavar="ACTION")
     dead_list = dead_sub.add_parser("list", help="set-aside updates, newest first")
     _database_args(dead_list)
@@ -104,6 +113,15 @@ def _deadletter_parsers(dead: argparse.ArgumentParser) -> None:
         _database_args(one)
         one.add_argument("id", type=int)
         one.set_defaults(handler=handler)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dutydesk")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _database_args(parser: argparse.ArgumentParser) -> None:
@@ -134,10 +152,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"dutydesk: {args.config}: no channel is enabled — set enabled = true in one of {sections}",
               file=sys.stderr)
         return 2
-    return asyncio.run(_serve(cfg, adapters, App))
+    return asyncio.run(_serve(cfg, adapters, App, args.config))
 
 
-async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: ignore[type-arg]
+async def _serve(cfg: Config, adapters: dict, app_type: type, config: str | None = None) -> int:  # type: ignore[type-arg]
     from storage import AnotherRunner
 
     try:
@@ -152,6 +170,10 @@ async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: i
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if config is not None:
+        from bot.app.reload import reload_on_sighup
+
+        reload_on_sighup(app, config)  # and the pid file `dutydesk reload` signals
     try:
         try:
             await app.start()
@@ -165,15 +187,11 @@ async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: i
         await stop.wait()
     finally:
         await app.stop()
+        if config is not None:
+            from bot.app.reload import remove_pid
+
+            remove_pid(config)
     return 0
-
-
-def _where(url: str) -> str:
-    """The database, named without the password a PostgreSQL URL may carry."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        return url
-    return f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}{parts.path}"
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from bot.app.sections import (
     OrganisationConfig,
     OverrideConfig,
     PlanConfig,
+    RetentionConfig,
     RotationConfig,
     RoutingConfig,
     SchedulerConfig,
@@ -41,7 +42,7 @@ from bot.delivery.descriptor import ChannelDescriptor
 
 __all__ = [
     "CalendarConfig", "Config", "ConfigError", "DeliveryConfig", "DeskConfig", "EngineerConfig", "HttpConfig",
-    "IntakeConfig", "OrganisationConfig", "PlanConfig", "RoutingConfig", "SchedulerConfig", "Secret",
+    "IntakeConfig", "OrganisationConfig", "PlanConfig", "RetentionConfig", "RoutingConfig", "SchedulerConfig", "Secret",
     "ShiftConfig", "StorageConfig", "check_secrets", "config_model", "literal_secrets", "load_config",
     "parse_config", "resolve_storage_url",
 ]
@@ -60,6 +61,7 @@ class Config(Model):
     http: HttpConfig = HttpConfig()
     routing: RoutingConfig = RoutingConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    retention: RetentionConfig = RetentionConfig()
     calendars: dict[str, CalendarConfig] = Field(default_factory=dict)
     plans: dict[str, PlanConfig] = Field(default_factory=dict)
     shifts: dict[str, ShiftConfig] = Field(default_factory=dict)

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app.config import Config, ConfigError
 from bot.app.http import HttpServer
+from bot.app.metrics import DeskMetrics, serve_metrics
 from bot.core.clock import Clock, SystemClock
 from bot.core.desk import Desk
 from bot.delivery.contract import Adapter
@@ -46,6 +47,7 @@ class App:
     dispatcher: Dispatcher
     scheduler: SlaScheduler
     http: HttpServer | None
+    metrics: DeskMetrics = field(default_factory=DeskMetrics)
     _started: list[str] = field(default_factory=list)
 
     @classmethod
@@ -58,12 +60,15 @@ class App:
         adapters = build_adapters(cfg) if adapters is None else adapters
         store = await open_store(cfg.storage.url, runner=runner)
         desk = Desk(cfg, store, clock or SystemClock(), channels=frozenset(adapters), detector=detector)
-        dispatcher = Dispatcher(store, desk, adapters, cfg.delivery)
-        scheduler = SlaScheduler(desk)
+        metrics = desk.services.telemetry = DeskMetrics()
+        dispatcher = Dispatcher(store, desk, adapters, cfg.delivery, telemetry=metrics)
+        scheduler = SlaScheduler(desk, telemetry=metrics)
         desk.subscribe(lambda work: dispatcher.wake() if work.sends else None)
         desk.subscribe(lambda work: scheduler.nudge(work.earliest_wake))
         http = HttpServer(cfg.http.host, cfg.http.port) if serve_http else None
-        return cls(cfg, store, desk, adapters, dispatcher, scheduler, http)
+        if http is not None:
+            serve_metrics(http, metrics, store, desk.clock)
+        return cls(cfg, store, desk, adapters, dispatcher, scheduler, http, metrics)
 
     async def start(self) -> None:
         await self.desk.load_overrides()
@@ -79,7 +84,7 @@ class App:
             await self._serve_http(self.http)
         await self.dispatcher.start()
         await self.scheduler.start()
-        self._schedule_briefings()
+        self.schedule_jobs()
         self.scheduler.add_cron("retry-set-aside", self.desk.retry_set_aside,
                                 IntervalTrigger(seconds=RETRY_CHECK_SECONDS))
 
@@ -94,6 +99,19 @@ class App:
             # Only /healthz would be served: not worth refusing to run for.
             log.warning("no HTTP server for /healthz: cannot listen on %s (%s)", where, exc.strerror or exc)
             self.http = None
+
+    def schedule_jobs(self) -> None:
+        """The periodic jobs the config asks for (again after a reload: same names replace)."""
+        self._schedule_briefings()
+        hour, minute = (int(x) for x in self.cfg.retention.run_at.split(":"))
+        self.scheduler.add_cron("retention", self._retention,
+                                CronTrigger(hour=hour, minute=minute, timezone=self.cfg.desk.timezone))
+
+    async def _retention(self) -> None:
+        """Daily: erase the texts of tickets closed longer ago than `[retention] closed_after`."""
+        closed_after = self.desk.services.cfg.retention.closed_after
+        if closed_after is not None:
+            await self.desk.expire_texts(closed_after)
 
     def _schedule_briefings(self) -> None:
         """Each lead's daily queue digest and weekly SLA report, at their local time."""

@@ -9,6 +9,9 @@ from aiohttp import web
 
 log = logging.getLogger("dutydesk.http")
 
+# What the desk serves itself (health, metrics); any other route is a channel's webhook.
+OWN_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+
 
 class HttpServer:
     def __init__(self, host: str, port: int) -> None:
@@ -22,7 +25,7 @@ class HttpServer:
     @property
     def needed(self) -> bool:
         """Whether a channel registered a route (a webhook); /healthz alone is a convenience."""
-        return len(self.app.router.resources()) > 1
+        return any(r.canonical not in OWN_ROUTES for r in self.app.router.resources())
 
     async def _healthz(self, _: web.Request) -> web.Response:
         return web.json_response({"ok": True})

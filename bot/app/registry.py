@@ -12,3 +12,6 @@ from adapters import local, slack, telegram
 from bot.delivery.descriptor import ChannelDescriptor
 
 CHANNELS: tuple[ChannelDescriptor[Any], ...] = (local.CHANNEL, telegram.CHANNEL, slack.CHANNEL)
+
+# Identities as each channel writes them, for help texts and errors.
+IDENTITY_EXAMPLES = ", ".join(d.identity_example for d in CHANNELS)

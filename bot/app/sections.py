@@ -233,6 +233,16 @@ class SchedulerConfig(Model):
     report_at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+
+class RetentionConfig(Model):
+    """How long what people wrote is kept: message texts and attachments of tickets closed
+    longer ago than `closed_after` are erased daily at `run_at` (the desk's home time);
+    the tickets, their SLA figures and event log stay. Unset: kept for ever."""
+
+    closed_after: Duration | None = None
+    run_at: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 # What a ticket gets when the configuration names no plan at all.
 BUILT_IN_PLAN = {"description": "built in: no plans configured", "calendar": "24/7",
                  "first_response": "8h", "resolution": "5d"}

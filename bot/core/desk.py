@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
-from functools import partial
+from datetime import datetime, timedelta
 
 from bot import commands
 from bot.app.config import Config
@@ -27,7 +27,7 @@ from bot.core.records import message_from_row, override_from_row, ticket_from_ro
 from bot.core.services import Services
 from bot.core.work import Work
 from bot.delivery.contract import Audience, DeliveryResult, Outbound
-from bot.flows import customer, deadletters, staff, unreachable
+from bot.flows import customer, deadletters, erasure, staff, unreachable
 from bot.flows.customer import Receipt, clean_text, is_blank
 from bot.i18n import texts
 from bot.sla import reminders
@@ -45,9 +45,11 @@ class Desk:
         self.services = Services.build(cfg, store, clock, channels, detector)
         self._lock = asyncio.Lock()
         # A part of an album goes alone: the parts merge into one stored message, which the
-        # next part must find in the store.
+        # next part must find in the store. Each batch is decided with the services of the
+        # moment (a reload, `reconfigure`, swaps them).
         self._intake: GroupCommit[Inbound, Receipt] = GroupCommit(
-            self._lock, partial(customer.customer_messages, self.services), alone=lambda msg: msg.album is not None,
+            self._lock, lambda msgs: customer.customer_messages(self.services, msgs),
+            alone=lambda msg: msg.album is not None,
         )
         # Deliveries are booked together: the sooner one commits, the less a crash re-sends.
         self._bookings: GroupCommit[Booking, None] = GroupCommit(None, self._book)
@@ -61,6 +63,22 @@ class Desk:
     def clock(self) -> Clock:
         return self.services.clock
 
+    async def reconfigure(self, cfg: Config) -> None:
+        """Run on a new config (SIGHUP, `dutydesk reload`): roster, shifts, rotations,
+        overrides, plans, organisations, templates. The new services are built first — a
+        config they cannot be built from raises and changes nothing — and swapped in between
+        two decisions, with the shift overrides leads made at run time read again."""
+        old = self.services
+        same_languages = (cfg.desk.languages, cfg.desk.default_language) == (
+            old.cfg.desk.languages, old.cfg.desk.default_language)
+        fresh = Services.build(cfg, old.store, old.clock, old.directory.channels,
+                               old.triage.detector if same_languages else None)
+        fresh.listeners, fresh.telemetry = old.listeners, old.telemetry
+        async with self._lock:
+            rows = await old.store.overrides(old.clock.now())
+            fresh.triage.set_overrides(override_from_row(r) for r in rows)
+            self.services = fresh
+
     def subscribe(self, listener: Callable[[Work], None]) -> None:
         self.services.listeners.append(listener)
 
@@ -68,6 +86,15 @@ class Desk:
 
     async def receive(self, msg: Inbound) -> Receipt:
         """Take one platform message. Safe to call again with the same message."""
+        telemetry = self.services.telemetry
+        telemetry.message_in(msg.channel, (self.clock.now() - msg.at).total_seconds())
+        started = time.perf_counter()
+        try:
+            return await self._receive(msg)
+        finally:
+            telemetry.decided(time.perf_counter() - started)
+
+    async def _receive(self, msg: Inbound) -> Receipt:
         s = self.services
         room = s.directory.staff_room(msg.channel, msg.conversation.chat_id)
         engineer = s.directory.engineer_by_identity(msg.sender.identity)
@@ -158,7 +185,9 @@ class Desk:
         leads — once per engineer, so that a failure cannot cause a stream of others."""
         s = self.services
         log.warning("outbox %s to %s:%s undeliverable: %s", message.id, message.recipient.channel,
-                    message.recipient.chat_id, reason)
+                    message.recipient.chat_id, reason, extra={"ticket": message.ticket_id,
+                                                              "channel": message.recipient.channel,
+                                                              "event": "undeliverable"})
         await s.store.mark_failed(message.id, s.clock.now(), reason)
         if message.recipient.audience == Audience.ENGINEER:
             async with self._lock:
@@ -241,6 +270,10 @@ class Desk:
                     return fired
                 await reminders.fire(s, rows[0])
             fired += 1
+
+    async def expire_texts(self, closed_after: timedelta) -> int:
+        """The daily retention job (`[retention] closed_after`), between decisions."""
+        return await erasure.expire_texts(self.store, self.clock.now(), closed_after, self._lock)
 
     async def next_due(self) -> datetime | None:
         return await self.store.next_due()

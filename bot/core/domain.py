@@ -84,6 +84,10 @@ class EventType(StrEnum):
     SNOOZED = "snoozed"
     RATED = "rated"
     LEAD_ALERTED = "lead_alerted"
+    # The audit trail of erasure (bot/flows/erasure.py): texts removed after the retention
+    # period; a customer's personal data erased on request.
+    TEXTS_EXPIRED = "texts_expired"
+    DATA_ERASED = "data_erased"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.app.config import Config
 from bot.core.clock import Clock
 from bot.core.directory import Directory
+from bot.core.telemetry import NoTelemetry, Telemetry
 from bot.core.triage import Triage
 from bot.core.work import Work
 from bot.flows.notify import Notifier
@@ -29,6 +30,7 @@ class Services:
     # Told after every commit: the dispatcher wakes for new outbox rows, the scheduler
     # re-arms for earlier deadlines.
     listeners: list[Callable[[Work], None]] = field(default_factory=list)
+    telemetry: Telemetry = field(default_factory=NoTelemetry)
 
     @classmethod
     def build(

@@ -33,6 +33,7 @@ from typing import Protocol
 from bot.app.config import DeliveryConfig
 from bot.core import backoff
 from bot.core.records import outbound_from_row
+from bot.core.telemetry import NoTelemetry, Telemetry
 from bot.delivery.contract import (
     Audience,
     Channel,
@@ -78,7 +79,9 @@ class Dispatcher:
         config: DeliveryConfig,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self._telemetry = telemetry or NoTelemetry()
         self._store = store
         self._listener = listener
         self._channels = dict(channels)
@@ -260,8 +263,10 @@ class Dispatcher:
         except RetryLater as exc:
             log.info("%s asked to wait %.1fs before outbox %s", name, exc.seconds, message.id)
             pacer.hold(state.lane, exc.seconds)
+            self._telemetry.rate_limited(name)
             return False, 0.0
         except Undeliverable as exc:
+            self._telemetry.delivery_failed(name)
             await self._book(f"booking outbox {message.id} as undeliverable",
                              partial(self._listener.delivery_failed, message, str(exc)))
             return True, 0.0
@@ -274,6 +279,7 @@ class Dispatcher:
             raise
         except Exception as exc:
             return await self._retry_or_give_up(state, message, exc)
+        self._telemetry.message_out(name)
         self._remember_thread(message, result)
         # The platform has it: from here on only the books may be retried, never the send.
         await self._book(f"booking outbox {message.id} as sent",
@@ -284,12 +290,16 @@ class Dispatcher:
         attempts = message.attempts + 1
         reason = f"{type(exc).__name__}: {exc}"
         if attempts >= self._config.max_attempts:
-            log.error("outbox %s failed %d times, giving up: %s", message.id, attempts, reason)
+            log.error("outbox %s failed %d times, giving up: %s", message.id, attempts, reason,
+                      extra=_about(message, "delivery_failed"))
+            self._telemetry.delivery_failed(message.recipient.channel)
             await self._book(f"booking outbox {message.id} as failed", partial(
                 self._listener.delivery_failed, message, f"gave up after {attempts} attempts: {reason}"))
             return True, 0.0
         delay = self._pause(attempts)
-        log.warning("outbox %s attempt %d failed (%s); retrying in %.1fs", message.id, attempts, reason, delay)
+        log.warning("outbox %s attempt %d failed (%s); retrying in %.1fs", message.id, attempts, reason, delay,
+                    extra=_about(message, "delivery_retry"))
+        self._telemetry.delivery_retry(message.recipient.channel)
         await self._book(f"noting attempt {attempts} of outbox {message.id}",
                          partial(self._store.note_attempt, message.id, reason))
         state.queue[0] = replace(message, attempts=attempts)
@@ -320,6 +330,11 @@ class Dispatcher:
         key = (message.ticket_id, rcpt.channel)
         thread_id, header_id = self._threads.get(key, (rcpt.thread_id, None))
         self._threads[key] = (result.thread_id or thread_id or "", result.header_id or header_id)
+
+
+def _about(message: Outbound, event: str) -> dict[str, object]:
+    """A log line's context (see `bot/app/logs.py`): the ticket, channel and what happened."""
+    return {"ticket": message.ticket_id, "channel": message.recipient.channel, "event": event}
 
 
 def _thread_key(message: Outbound) -> tuple[int, str] | None:

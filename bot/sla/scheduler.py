@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.core.clock import Clock
+from bot.core.telemetry import NoTelemetry, Telemetry
 
 log = logging.getLogger("dutydesk.scheduler")
 
@@ -40,8 +41,9 @@ class DueWork(Protocol):
 
 
 class SlaScheduler:
-    def __init__(self, desk: DueWork) -> None:
+    def __init__(self, desk: DueWork, telemetry: Telemetry | None = None) -> None:
         self._desk = desk
+        self._telemetry = telemetry or NoTelemetry()
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._ids = itertools.count(1)
         self._armed_job: str | None = None
@@ -104,6 +106,8 @@ class SlaScheduler:
 
     async def _tick(self) -> None:
         async with self._tick_lock:
+            if self._armed_at is not None:  # how late after the instant it was armed for
+                self._telemetry.scheduler_late(max(0.0, (self._desk.clock.now() - self._armed_at).total_seconds()))
             # Remove, not forget, a wake-up armed while this one waited: forgotten, it stays in
             # APScheduler's store, fires later and re-arms — one more job and tick per nudge.
             self._unschedule()
