@@ -91,5 +91,5 @@ class SlackChannel(ChannelBase):
         """Stop taking requests. An event being handled is abandoned unacknowledged, so
         Slack delivers it again."""
         if self._socket is not None:
-            await self._socket.close_async()
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None

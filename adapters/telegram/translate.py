@@ -53,7 +53,7 @@ def strip_mention(text: str, username: str | None) -> str:
 
 
 def mentions(message: Message, username: str | None) -> bool:
-    return bool(username) and _mention(username).search(message.text or message.caption or "") is not None
+    return username is not None and _mention(username).search(message.text or message.caption or "") is not None
 
 
 def replies_to(message: Message, user_id: int) -> bool:
@@ -78,8 +78,8 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
         a = message.audio
         found.append(Attachment("audio", a.file_name or a.title, a.mime_type, a.file_size, a.file_id))
     if message.video:
-        v = message.video
-        found.append(Attachment("video", v.file_name, v.mime_type, v.file_size, v.file_id))
+        clip = message.video
+        found.append(Attachment("video", clip.file_name, clip.mime_type, clip.file_size, clip.file_id))
     if message.video_note:
         n = message.video_note
         found.append(Attachment("video", None, "video/mp4", n.file_size, n.file_id))

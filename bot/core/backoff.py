@@ -23,7 +23,7 @@ _MAX_DOUBLINGS = 60
 def pause(attempt: int, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
     """Seconds to wait before retry number `attempt` (1 for the first retry)."""
     step = min(base * 2 ** min(max(attempt - 1, 0), _MAX_DOUBLINGS), cap)
-    return step / 2 + rng() * step / 2
+    return float(step / 2 + rng() * step / 2)
 
 
 class Backoff:

@@ -118,12 +118,19 @@ def sla_to_json(record: SlaRecord) -> dict[str, Any]:
     }
 
 
+
+def _flags(flags: str) -> tuple[bool, bool, bool, bool]:
+    """A mark's flags (`_FLAGS`), one letter each, as its four booleans."""
+    responding, answered, running, resolved = (c in flags for _, c in _FLAGS)
+    return responding, answered, running, resolved
+
+
 def sla_from_json(data: dict[str, Any] | None) -> SlaRecord:
     """Tickets stored before SLA records were kept read as a legacy record."""
     if not data:
         return SlaRecord(legacy=True)
     marks = [
-        SlaMark(datetime.fromisoformat(at), Priority(priority), *(c in flags for _, c in _FLAGS), holder)
+        SlaMark(datetime.fromisoformat(at), Priority(priority), *_flags(flags), holder)
         for at, priority, flags, holder in data.get("marks", [])
     ]
     outcomes = {

@@ -141,8 +141,10 @@ class Notifier:
         if engineer is not None and self.needs_direct_copies(engineer):
             dm_text = texts.staff_text("ping_message", self.engineer_language(engineer), ticket=ticket.display_id,
                                  name=ticket.customer_name or ticket.customer, text=message_text(message))
-            found.append(self.to_engineer(engineer, "copy", dm_text, ticket=ticket, copy_of=source))
-        return [o for o in found if o is not None]
+            dm = self.to_engineer(engineer, "copy", dm_text, ticket=ticket, copy_of=source)
+            if dm is not None:
+                found.append(dm)
+        return found
 
     def ack(self, ticket: Ticket, decision: Assignment | Queued, first_response_due: datetime | None) -> Outbound:
         lang = ticket.language

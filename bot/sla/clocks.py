@@ -206,7 +206,7 @@ class SlaBook:
         return found
 
     def _target_of(self, plan: str, clock: str) -> Callable[[Priority], timedelta]:
-        return lambda priority: getattr(self.targets(plan, priority), clock)  # type: ignore[no-any-return]
+        return lambda priority: getattr(self.targets(plan, priority), clock)
 
     # -- deadlines -------------------------------------------------------------------------------
 
@@ -322,9 +322,9 @@ def _walk(
     if decided_at is None and due is not None and stretch is not None and due >= stretch[0]:
         since, used_then = stretch
         stages = [
-            (round(fraction * 100), mark - used_then)
+            (round(fraction * 100), share - used_then)
             for fraction in reminders
-            if (mark := timedelta(seconds=round(target.total_seconds() * fraction))) > used_then
+            if (share := timedelta(seconds=round(target.total_seconds() * fraction))) > used_then
         ]
         dues = calendar.add_each(since, [left for _, left in stages])
         warnings = tuple((stage, at) for (stage, _), at in zip(stages, dues, strict=True))
