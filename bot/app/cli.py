@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a scripted day and night on the local channel; no tokens, no network")
     demo.add_argument("--db", type=Path, help="keep the demo database here instead of a temporary file")
     demo.set_defaults(handler=_demo)
+
+    from bot.simulate.cli import register as register_simulate
+
+    register_simulate(sub)
     return parser
 
 
