@@ -7,6 +7,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.app.config import ConfigError
 from bot.simulate.arrivals import Rates, arrivals_for, rates_from_csv
 from bot.simulate.engine import close_run, simulate
-from bot.simulate.handling import DEFAULTS, HandlingTimes, from_settings
+from bot.simulate.handling import DEFAULTS, PHASES, HandlingTimes, from_settings
 from bot.simulate.history import read_history
 from bot.simulate.metrics import Result, measure
 from bot.simulate.output import as_text, write_chart, write_csv
@@ -34,6 +35,11 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=1, help="the same seed gives the same run (default: %(default)s)")
     p.add_argument("--per-week", type=float, help="scale the arrival rates to about this many tickets a week")
     p.add_argument("--capacity", type=int, help="tickets an engineer works on at once (default: their max_open)")
+    for phase, text in (("take", "from being given a ticket to starting on it"),
+                        ("answer", "from starting to the first answer"),
+                        ("resolve", "from the first answer to resolve"),
+                        ("react", "from a reminder to a progress note")):
+        p.add_argument(f"--{phase}", metavar="MEDIAN/P90", help=f"{text}, on-duty time: 10m/40m, or 10m fixed")
     p.add_argument("--what-if", type=Path, help="TOML overlay deep-merged onto the config (see docs/simulate.md)")
     p.add_argument("--remove-engineer", action="append", default=[], metavar="ID")
     p.add_argument("--add-engineer", action="append", default=[], metavar="ID:SHIFT:LANGS[:TIER]")
@@ -66,7 +72,8 @@ async def run(args: argparse.Namespace) -> str:
         raise ConfigError(f"{args.history}: no such database")
     what_if = cli_overlay(remove=args.remove_engineer, add=args.add_engineer, shifts=args.shift,
                           add_orgs=args.add_orgs, targets=args.target)
-    settings = {"capacity": args.capacity} if args.capacity else {}
+    settings: dict[str, Any] = {"capacity": args.capacity} if args.capacity else {}
+    settings |= {phase: getattr(args, phase) for phase in PHASES if getattr(args, phase)}
     baseline, changed = load_scenarios(args.config, args.what_if, what_if, settings)
     tz = ZoneInfo(baseline.config.desk.timezone)
     start = _start(args.start, tz)
@@ -78,11 +85,9 @@ async def run(args: argparse.Namespace) -> str:
         kept = args.keep_db.with_name(f"{args.keep_db.stem}-whatif{args.keep_db.suffix}") if args.keep_db else None
         runs.append(("what-if", changed, kept))
     results: list[Result] = []
-    detectors: dict[tuple[str, ...], LanguageDetector] = {}
     for label, scenario, db in runs:
         desk = scenario.config.desk
-        detector = detectors.setdefault(tuple(desk.languages), LanguageDetector(desk.languages,
-                                                                                 default=desk.default_language))
+        detector = _detector(tuple(desk.languages), desk.default_language)
         arrivals = arrivals_for(rates, scenario.config, scenario.added_orgs, start, args.weeks, args.seed)
         times = from_settings(scenario.settings, source.handling)
         done = await simulate(scenario.config, arrivals, times, scenario.settings, start, end, seed=args.seed,
@@ -106,6 +111,12 @@ async def run(args: argparse.Namespace) -> str:
         write_chart(results, args.chart)
         header.append(f"chart written to {args.chart}")
     return as_text(results, header)
+
+
+@lru_cache(maxsize=4)
+def _detector(languages: tuple[str, ...], default: str) -> LanguageDetector:
+    """Loading the language models takes seconds: once per process and set of languages."""
+    return LanguageDetector(list(languages), default=default)
 
 
 def _start(text: str, tz: ZoneInfo) -> datetime:

@@ -144,10 +144,10 @@ class Engine:
             return
         user, display = engineer_user(step.engineer), format_ticket_id(step.ticket_id)
         if step.act == Act.ANSWER:
-            answered_before = ticket["first_response_at"] is not None
-            if not answered_before:
-                await self.local.command(user, f"answer {display} {ANSWER}")
-            self._plan(self.team.answered(step.engineer, job, now, by_them=not answered_before))
+            answered = False
+            if ticket["first_response_at"] is None:
+                answered = (await self.local.command(user, f"answer {display} {ANSWER}")).ok
+            self._plan(self.team.answered(step.engineer, job, now, by_them=answered))
         elif step.act == Act.UPDATE:
             if (await self.local.command(user, f"answer {display} {UPDATE}")).ok:
                 self.team.updated(step.engineer)

@@ -9,8 +9,9 @@ shape of service times: most quick, a long tail), a fixed time, or the samples a
 showed (drawn with replacement).
 
 Defaults (on-duty time): take median 5m / p90 20m; answer median 15m / p90 1h; resolve
-median 3h / p90 12h; react median 10m / p90 40m. In the `[simulate]` table of an overlay:
-`answer = { median = "10m", p90 = "45m" }` or `take = "2m"`.
+median 3h / p90 12h; react median 10m / p90 40m. On the command line `--answer 10m/45m`
+(median/p90) or `--take 2m` (fixed); in the `[simulate]` table of an overlay
+`answer = { median = "10m", p90 = "45m" }` or `answer = "10m/45m"`.
 """
 
 from __future__ import annotations
@@ -110,8 +111,10 @@ def from_settings(settings: Mapping[str, Any], base: HandlingTimes = DEFAULTS) -
 
 def _parse(name: str, value: Any) -> Distribution:
     try:
+        if isinstance(value, str) and "/" in value:
+            value = dict(zip(("median", "p90"), value.split("/", 1), strict=True))
         if isinstance(value, str):
-            return Fixed(parse_duration(value).total_seconds())
+            return Fixed(0.0 if value.strip() in ("0", "0m") else parse_duration(value).total_seconds())
         if isinstance(value, Mapping) and set(value) == {"median", "p90"}:
             median = parse_duration(value["median"]).total_seconds()
             p90 = parse_duration(value["p90"]).total_seconds()
@@ -119,7 +122,7 @@ def _parse(name: str, value: Any) -> Distribution:
                 return LogNormal(median, p90)
     except (TypeError, ValueError):
         pass
-    raise ConfigError(f'[simulate] {name}: write "10m" or {{ median = "10m", p90 = "40m" }} (median ≤ p90)')
+    raise ConfigError(f'{name}: write "10m" (fixed), "10m/40m" or {{ median = "10m", p90 = "40m" }} (median ≤ p90)')
 
 
 def from_samples(answer: Sequence[float], resolve: Sequence[float]) -> HandlingTimes:
