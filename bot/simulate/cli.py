@@ -98,7 +98,8 @@ async def run(args: argparse.Namespace) -> str:
         finally:
             await close_run(done)
     header = [
-        f"dutydesk simulate — {start:%Y-%m-%d} to {end:%Y-%m-%d} ({args.weeks} weeks, {tz.key}), seed {args.seed}",
+        f"dutydesk simulate — {start:%Y-%m-%d} to {end:%Y-%m-%d} "
+        f"({args.weeks} week{'s' if args.weeks > 1 else ''}, {tz.key}), seed {args.seed}",
         f"arrivals: {source.describe}, about {rates.weekly():.0f} tickets a week",
         f"handling (on-duty time): {from_settings(baseline.settings, source.handling).describe()}",
     ]

@@ -76,9 +76,23 @@ def _load(result: Result, engineer: str, metric: str) -> str:
     return str(getattr(found.load, metric))
 
 
+def _change(row: Row, results: list[Result]) -> str:
+    """What-if minus baseline, in percentage points, for an SLA share."""
+    if len(results) != 2 or row[0] != "sla met":
+        return ""
+    plan, priority = row[1].split(" ")
+    a, b = (r.share(plan, priority, _CLOCK_KEYS[row[2]]).percent for r in results)
+    return "" if a is None or b is None else f"{b - a:+.1f} pts"
+
+
+_CLOCK_KEYS = {name: key for key, name in CLOCK_NAMES.items()}
+
+
 def as_text(results: list[Result], header: list[str]) -> str:
-    table = [("", "", "", *(r.label for r in results))] + [
-        row[:3] + row[3:3 + len(results)] for row in rows(results) if row[0] != "breaches"
+    labels = tuple(r.label for r in results) + (("change",) if len(results) == 2 else ())
+    table = [("", "", "", *labels)] + [
+        row[:3] + row[3:3 + len(results)] + ((_change(row, results),) if len(results) == 2 else ())
+        for row in rows(results) if row[0] != "breaches"
     ]
     table += _busiest(results)
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
@@ -96,8 +110,9 @@ def _busiest(results: list[Result], top: int = 5) -> list[tuple[str, ...]]:
     """The hours of the week with most breaches (the full 168 are in the CSV and chart)."""
     totals = [sum(r.breaches_by_hour[h] for r in results) for h in range(HOURS_PER_WEEK)]
     hours = sorted((h for h in range(HOURS_PER_WEEK) if totals[h]), key=lambda h: (-totals[h], h))[:top]
+    change = ("",) if len(results) == 2 else ()
     return [("breaches (busiest hours)", f"{DAYS[h // 24]} {h % 24:02d}:00", "count",
-             *(str(r.breaches_by_hour[h]) for r in results)) for h in sorted(hours)]
+             *(str(r.breaches_by_hour[h]) for r in results), *change) for h in sorted(hours)]
 
 
 def write_csv(results: list[Result], path: Path) -> None:
