@@ -209,6 +209,18 @@ def test_bad_what_ifs_are_refused_with_what_to_write(
     assert message in capsys.readouterr().err
 
 
+def test_keep_db_never_overwrites_a_database(desk_files: tuple[Path, Path], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    config, rates = desk_files
+    existing = tmp_path / "dutydesk.db"
+    existing.write_bytes(b"precious")
+    code = main(["simulate", "--config", str(config), "--arrivals", str(rates), "--from", "2026-11-02",
+                 "--keep-db", str(existing)])
+    assert code == 2
+    assert "exists" in capsys.readouterr().err
+    assert existing.read_bytes() == b"precious"
+
+
 def test_a_bad_rates_file_names_its_line(desk_files: tuple[Path, Path], tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     config, _ = desk_files

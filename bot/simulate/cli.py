@@ -84,6 +84,9 @@ async def run(args: argparse.Namespace) -> str:
     if changed is not None:
         kept = args.keep_db.with_name(f"{args.keep_db.stem}-whatif{args.keep_db.suffix}") if args.keep_db else None
         runs.append(("what-if", changed, kept))
+    for _, _, db in runs:
+        if db is not None and db.exists():
+            raise ConfigError(f"--keep-db: {db} exists; name a new file (a simulation never writes into a database)")
     results: list[Result] = []
     for label, scenario, db in runs:
         desk = scenario.config.desk

@@ -209,8 +209,6 @@ async def simulate(
     """Play `arrivals` through the desk `cfg` describes, from `start` to `end`. The desk is
     left open for the report to read; `close_run` closes it."""
     db = db or Path(tempfile.mkdtemp(prefix="dutydesk-sim-")) / "sim.db"
-    if db.exists():
-        db.unlink()
     sim_cfg = simulated_config(cfg, db, arrivals, end - start)
     clock = ManualClock(start)
     local = LocalChannel()
