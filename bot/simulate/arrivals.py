@@ -68,9 +68,6 @@ class Rates:
 
     per_hour: Mapping[tuple[int, Stream], float]
 
-    def streams(self) -> list[Stream]:
-        return sorted({stream for _, stream in self.per_hour})
-
     def weekly(self) -> float:
         return sum(self.per_hour.values())
 

@@ -135,7 +135,7 @@ class Engine:
 
     async def _act(self, step: Step) -> None:
         ticket = self._tickets.get(step.ticket_id)
-        job = self.team.job(step.engineer, step.ticket_id)
+        job = self.team.job(step)
         now = self.clock.now()
         if job is None:
             return

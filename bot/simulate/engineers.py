@@ -46,6 +46,7 @@ class Job:
     given_at: datetime
     rng: random.Random
     answered: bool
+    planned: set[int] = field(default_factory=set)  # its steps still to come (older plans are void)
 
 
 @dataclass
@@ -81,9 +82,6 @@ class Team:
         self._holders_so_far: dict[int, int] = {}
         self._seq = 0
 
-    def holder(self, ticket_id: int) -> str | None:
-        return self._holder.get(ticket_id)
-
     def given(self, engineer: str, ticket_id: int, arrival: int, priority: Priority, answered: bool,
               now: datetime) -> list[Step]:
         """The desk gave `engineer` the ticket (assigned, escalated or reassigned to them)."""
@@ -110,9 +108,15 @@ class Team:
             return []
         return self._start_next(person, now)
 
-    def job(self, engineer: str, ticket_id: int) -> Job | None:
-        person = self.people.get(engineer)
-        return person.active.get(ticket_id) if person else None
+    def job(self, step: Step) -> Job | None:
+        """The job `step` was planned for, if that plan still stands (the ticket is still
+        theirs, and was not taken away and given back since)."""
+        person = self.people.get(step.engineer)
+        job = person.active.get(step.ticket_id) if person else None
+        if job is None or step.seq not in job.planned:
+            return None
+        job.planned.discard(step.seq)
+        return job
 
     def answered(self, engineer: str, job: Job, now: datetime, *, by_them: bool) -> list[Step]:
         """The customer has their first answer (from this engineer, or before they came):
@@ -120,7 +124,7 @@ class Team:
         job.answered = True
         if by_them:
             self.people[engineer].load.answered += 1
-        return self._plan(engineer, job.ticket_id, Act.RESOLVE, now, self._times.resolve.draw(job.rng))
+        return self._plan(engineer, job, Act.RESOLVE, now, self._times.resolve.draw(job.rng))
 
     def resolved(self, engineer: str, ticket_id: int, now: datetime) -> list[Step]:
         self.people[engineer].load.resolved += 1
@@ -128,10 +132,11 @@ class Team:
 
     def reminded(self, engineer: str, ticket_id: int, now: datetime) -> list[Step]:
         """A reminder about a ticket they are working on: they write the customer an update."""
-        job = self.job(engineer, ticket_id)
+        person = self.people.get(engineer)
+        job = person.active.get(ticket_id) if person else None
         if job is None or not job.answered:
             return []
-        return self._plan(engineer, ticket_id, Act.UPDATE, now, self._times.react.draw(job.rng))
+        return self._plan(engineer, job, Act.UPDATE, now, self._times.react.draw(job.rng))
 
     def updated(self, engineer: str) -> None:
         self.people[engineer].load.updates += 1
@@ -146,15 +151,16 @@ class Team:
             take = self._times.take.draw(job.rng)
             if job.answered:
                 seconds = take + self._times.resolve.draw(job.rng)
-                steps += self._plan(person.id, job.ticket_id, Act.RESOLVE, max(now, job.given_at), seconds)
+                steps += self._plan(person.id, job, Act.RESOLVE, max(now, job.given_at), seconds)
             else:
                 seconds = take + self._times.answer.draw(job.rng)
-                steps += self._plan(person.id, job.ticket_id, Act.ANSWER, max(now, job.given_at), seconds)
+                steps += self._plan(person.id, job, Act.ANSWER, max(now, job.given_at), seconds)
         return steps
 
-    def _plan(self, engineer: str, ticket_id: int, act: Act, since: datetime, seconds: float) -> list[Step]:
+    def _plan(self, engineer: str, job: Job, act: Act, since: datetime, seconds: float) -> list[Step]:
         at = self._duty.after(engineer, since, seconds)
         if at is None:
             return []  # their duty runs out within the run: the ticket stays theirs, untouched
         self._seq += 1
-        return [Step(at, self._seq, engineer, ticket_id, act)]
+        job.planned.add(self._seq)
+        return [Step(at, self._seq, engineer, job.ticket_id, act)]
