@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench,postgres]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench,postgres,sim]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -13,7 +13,8 @@ import pytest
 from .conftest import REPO
 
 PACKAGES = ("bot", "adapters", "routing", "storage")
-COMPOSITION_ROOT = {"bot/app/registry.py", "bot/app/factory.py", "bot/app/cli.py", "bot/app/demo.py"}
+COMPOSITION_ROOT = {"bot/app/registry.py", "bot/app/factory.py", "bot/app/cli.py", "bot/app/demo.py",
+                    "bot/simulate/engine.py"}
 
 
 def _modules(package: str) -> list[Path]:

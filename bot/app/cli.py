@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     add_commands(sub, _database_args, DEFAULT_CONFIG)  # backup, restore, forget, reload
+    from bot.simulate.cli import register as register_simulate
+
+    register_simulate(sub)
     return parser
 
 

@@ -93,6 +93,12 @@ class Work:
     def earliest_wake(self) -> datetime | None:
         return min(self._wakes, default=None)
 
+    @property
+    def committed(self) -> ChangeSet:
+        """What the unit of work wrote, for listeners called after its commit (the
+        simulator reads who was told what, and how each ticket stands, from it)."""
+        return self._changes
+
     def changeset(self) -> ChangeSet:
         for ticket in self._tickets.values():
             if ticket.id in self._told:
