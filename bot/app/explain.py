@@ -61,6 +61,15 @@ def parse_sender(sender: str, like: str = "channel:id") -> tuple[str, str]:
     return channel, user
 
 
+
+def _arrival(at: datetime | None, now: datetime) -> datetime:
+    """When the message arrives, in UTC: `at` as given (it must say its offset), else now."""
+    when = now if at is None else at
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"{when.isoformat()} has no UTC offset; write it like 2026-03-08T23:10+03:00")
+    return when.astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class Explainer:
     """The desk's routing pieces, built once; `explain` is then cheap enough for bulk runs."""
@@ -78,11 +87,7 @@ class Explainer:
         """What the desk would do with `text` from `sender` arriving at `at` (default: `now`)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, not {type(text).__name__}")
-        when = now if at is None else at
-        if when.tzinfo is None or when.utcoffset() is None:
-            raise ValueError(f"{when.isoformat()} has no UTC offset; write it like 2026-03-08T23:10+03:00")
-        when = when.astimezone(UTC)
-
+        when = _arrival(at, now)
         identity, conversation = self._conversation(sender)
         org = self.directory.organisation_of(identity, conversation) if sender is not None else None
         plan = org.plan if org else self.cfg.desk.default_plan
@@ -94,23 +99,11 @@ class Explainer:
         clean = clean_text(text, self.cfg.desk.max_text, language.language)
         priority = self.triage.priority(clean, chosen=None, plan=plan)
         ticket = Ticket(
-            id=_DRY_RUN_ID,
-            status=Status.NEW,
-            priority=priority.priority,
-            priority_reason=priority.reason,
-            kind=kind_of(clean, priority.priority),
-            language=language.language,
-            subject=subject_of(clean, _NO_TEXT),
-            customer=identity,
-            customer_name="",
-            org_id=org.id if org else None,
-            plan=plan,
-            customer_tz=customer_tz,
-            conversation=conversation,
-            created_at=when,
-            updated_at=when,
-            last_customer_at=when,
-            clock=ClockState(running_since=when),
+            id=_DRY_RUN_ID, status=Status.NEW, priority=priority.priority, priority_reason=priority.reason,
+            kind=kind_of(clean, priority.priority), language=language.language,
+            subject=subject_of(clean, _NO_TEXT), customer=identity, customer_name="",
+            org_id=org.id if org else None, plan=plan, customer_tz=customer_tz, conversation=conversation,
+            created_at=when, updated_at=when, last_customer_at=when, clock=ClockState(running_since=when),
         )
         decision = self.triage.assign(ticket, {}, when)  # a dry run: nobody has open tickets
         _apply(ticket, decision, when)
@@ -126,20 +119,11 @@ class Explainer:
                 "coverage": self._describe(self.sla.coverage(plan, customer_tz, org.id if org else None)),
                 "timezone": customer_tz,
             },
-            "language": {
-                "code": language.language,
-                "name": language_name(language.language),
-                "confidence": round(language.confidence, 3),
-                "source": language.source,
-                "reason": language.reason,
-            },
-            "priority": {
-                "priority": priority.priority.name,
-                "label": priority.priority.label,
-                "source": priority.source,
-                "reason": priority.reason,
-                "matched": priority.matched,
-            },
+            "language": {"code": language.language, "name": language_name(language.language),
+                         "confidence": round(language.confidence, 3), "source": language.source,
+                         "reason": language.reason},
+            "priority": {"priority": priority.priority.name, "label": priority.priority.label,
+                         "source": priority.source, "reason": priority.reason, "matched": priority.matched},
             "kind": ticket.kind.value,
             "subject": ticket.subject,
             "decision": self._decision(decision, tz),
