@@ -35,9 +35,13 @@ from adapters.slack.blocks import ACTION_PREFIX, ephemeral, escape
 from adapters.slack.config import NAME
 from adapters.slack.profiles import Profiles
 from bot.core.desk import Desk
+from bot.core.domain import Sender
 from bot.core.sanitize import scrub
 
 log = logging.getLogger("dutydesk.slack")
+
+# A message event's handler: the event, its author's user id, and who that is.
+Authored = Callable[[dict[str, Any], str, Sender], Awaitable[None]]
 
 # Seconds of pauses between attempts at one request: Slack retries what is not answered
 # within three seconds, and the attempts themselves take time too.
@@ -93,21 +97,30 @@ class Listeners:
         same ts twice) and keeps mentions working where only app_mention is subscribed."""
         self._app = app
         app.use(scrubbed)
-        app.event({"type": "message", "subtype": translate.PEOPLE_WRITING})(self.wrote)
-        app.event({"type": "message", "subtype": "message_changed"})(self.edited)
+        wrote = self._authored(self._wrote)
+        app.event({"type": "message", "subtype": translate.PEOPLE_WRITING})(wrote)
+        app.event({"type": "message", "subtype": "message_changed"})(self._authored(self._edited))
         app.event("message")(self.ignored)
-        app.event("app_mention")(self.wrote)
+        app.event("app_mention")(wrote)
         app.command(command)(self.commanded)
         app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(self.pressed)
 
-    async def wrote(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        await self._take(body, lambda: self._wrote(event))
+    def _authored(self, handle: Authored) -> Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]:
+        """A listener for message events: the request taken through the guard, then `handle`
+        with the event, its author's user id and who that is — or nothing, for what no
+        person wrote (other apps, bots, joins; edits of those)."""
 
-    async def _wrote(self, event: dict[str, Any]) -> None:
-        user = translate.author(event)
-        if user is None:
-            return
-        sender = await self._profiles.sender(user)
+        async def listener(event: dict[str, Any], body: dict[str, Any]) -> None:
+            async def take() -> None:
+                user = translate.author(event)
+                if user is not None:
+                    await handle(event, user, await self._profiles.sender(user))
+
+            await self._take(body, take)
+
+        return listener
+
+    async def _wrote(self, event: dict[str, Any], user: str, sender: Sender) -> None:
         inbound = translate.inbound(event, sender, self._where, self._desk.clock.now())
         if inbound is None:
             log.info("ignored a Slack message event without channel or ts")
@@ -119,14 +132,8 @@ class Listeners:
                 thread_ts=event.get("thread_ts"),
             ))
 
-    async def edited(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        await self._take(body, lambda: self._edited(event))
-
-    async def _edited(self, event: dict[str, Any]) -> None:
-        user = translate.author(event)
-        if user is None:
-            return
-        change = translate.edited(event, await self._profiles.sender(user), self._where, self._desk.clock.now())
+    async def _edited(self, event: dict[str, Any], user: str, sender: Sender) -> None:
+        change = translate.edited(event, sender, self._where, self._desk.clock.now())
         if change is not None:
             await self._desk.edit(change)
 

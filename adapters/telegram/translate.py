@@ -107,24 +107,26 @@ def unreadable(message: Message, text: str, attachments: tuple[Attachment, ...])
     return None
 
 
-def person_of(message: Message) -> User | None:
-    """Who wrote it; None when no person can be named: a channel's post, or a group admin
-    writing anonymously (Telegram then shows every such admin as one placeholder user, with
-    `sender_chat` set) — nobody the desk could tell apart, check the role of, or answer."""
-    if message.sender_chat is not None:
+def origin(message: Message) -> tuple[Sender, ConversationRef] | None:
+    """Who wrote it, and where: what every message the desk takes starts from. None when no
+    person can be named: a channel's post, or a group admin writing anonymously (Telegram
+    then shows every such admin as one placeholder user, with `sender_chat` set) — nobody
+    the desk could tell apart, check the role of, or answer."""
+    if message.sender_chat is not None or message.from_user is None:
         return None
-    return message.from_user
+    return sender_of(message.from_user), conversation_of(message)
 
 
 def inbound(message: Message, bot_username: str | None, at: datetime) -> Inbound | None:
-    person = person_of(message)
-    if person is None:
+    found = origin(message)
+    if found is None:
         return None
+    sender, conversation = found
     text = strip_mention(message.text or message.caption or "", bot_username)
     attachments = attachments_of(message)
     return Inbound(
-        conversation=conversation_of(message),
-        sender=sender_of(person),
+        conversation=conversation,
+        sender=sender,
         text=text,
         message_id=str(message.message_id),
         at=at,
@@ -137,12 +139,13 @@ def inbound(message: Message, bot_username: str | None, at: datetime) -> Inbound
 
 
 def edited(message: Message, bot_username: str | None, at: datetime) -> Edited | None:
-    person = person_of(message)
-    if person is None:
+    found = origin(message)
+    if found is None:
         return None
+    sender, conversation = found
     return Edited(
-        conversation=conversation_of(message),
-        sender=sender_of(person),
+        conversation=conversation,
+        sender=sender,
         message_id=str(message.message_id),
         text=strip_mention(message.text or message.caption or "", bot_username),
         at=at,
@@ -162,12 +165,13 @@ def command_text(text: str | None, bot_username: str | None) -> str | None:
 
 
 def command_request(message: Message, text: str) -> CommandRequest | None:
-    person = person_of(message)
-    if person is None:
+    found = origin(message)
+    if found is None:
         return None
+    sender, conversation = found
     return CommandRequest(
-        sender=sender_of(person),
-        conversation=conversation_of(message),
+        sender=sender,
+        conversation=conversation,
         text=text,
         private=message.chat.type == "private",
         key=f"tg:{message.chat.id}:{message.message_id}",

@@ -74,6 +74,11 @@ class Ctx:
         return self.engineer.id if self.engineer else self.req.sender.identity
 
     @property
+    def actor_name(self) -> str:
+        """Who acts, as reasons and notes name them: the engineer's name, else the identity."""
+        return self.engineer.name if self.engineer else self.actor
+
+    @property
     def tz(self) -> str:
         if self.engineer is not None:
             return self.engineer.timezone
@@ -108,6 +113,13 @@ class Ctx:
         if row is None:
             raise self.bad_usage()
         return ticket_from_row(row)
+
+    def engineer_arg(self, who: str) -> EngineerConfig:
+        """The engineer a lead named (`@ana`, an id, a mention); unknown ones are refused."""
+        engineer = self.s.directory.find_engineer(who)
+        if engineer is None:
+            raise StaffError("unknown_engineer", who=who)
+        return engineer
 
     def own(self, ticket: Ticket) -> Ticket:
         """Customers may act only on their own requests."""

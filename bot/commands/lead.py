@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.commands.core import LEADS, STAFF, CommandError, Ctx, StaffError, command
-from bot.core.domain import Priority, Status
+from bot.core.domain import Priority, Status, Ticket
 from bot.core.records import override_to_row
 from bot.flows import actions
 from bot.i18n import texts
@@ -22,15 +22,11 @@ from routing.roster import Override
 @command("reassign", roles=LEADS, usage="reassign T-1042 @who [reason]",
          summary=texts.staff_key("summary_reassign"))
 async def reassign(ctx: Ctx) -> str:
-    ticket = await ctx.ticket_arg()
-    if not ctx.args:
-        raise ctx.bad_usage()
-    engineer = ctx.s.directory.find_engineer(ctx.args[0])
-    if engineer is None:
-        raise StaffError("unknown_engineer", who=ctx.args[0])
+    ticket, who = await _ticket_and_argument(ctx)
+    engineer = ctx.engineer_arg(who)
     if ticket.status == Status.CLOSED:
         raise CommandError("ticket_closed", ticket=ticket.display_id)
-    reason = ctx.rest(1) or texts.desk_reason("reassigned_by", name=ctx.engineer.name if ctx.engineer else ctx.actor)
+    reason = ctx.rest(1) or texts.desk_reason("reassigned_by", name=ctx.actor_name)
     if ticket.tier != engineer.tier:
         ticket.tier = engineer.tier
     actions.set_assignee(ctx.s, ctx.work, ticket, engineer.id, ctx.actor, [reason])
@@ -49,7 +45,7 @@ async def escalate(ctx: Ctx) -> str:
     tier = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in roster.tiers else None
     skills = {s for e in roster.engineers.values() for s in e.skills}
     area = ctx.args.pop(0).lower() if ctx.args and ctx.args[0].lower() in skills else None
-    reason = ctx.rest(0) or texts.desk_reason("escalated_by", name=ctx.engineer.name if ctx.engineer else ctx.actor)
+    reason = ctx.rest(0) or texts.desk_reason("escalated_by", name=ctx.actor_name)
     loads = await ctx.s.store.loads()
     try:
         decision = actions.escalate(ctx.s, ctx.work, ticket, ctx.actor, loads, to_tier=tier, area=area, reason=reason)
@@ -67,16 +63,14 @@ async def escalate(ctx: Ctx) -> str:
 @command("priority", roles=LEADS, usage="priority T-1042 P1 [reason]",
          summary=texts.staff_key("summary_priority"))
 async def priority(ctx: Ctx) -> str:
-    ticket = await ctx.ticket_arg()
-    if not ctx.args:
-        raise ctx.bad_usage()
+    ticket, level = await _ticket_and_argument(ctx)
     try:
-        new = Priority.parse(ctx.args[0])
+        new = Priority.parse(level)
     except ValueError:
         raise ctx.bad_usage() from None
     if new == ticket.priority:
         return texts.staff_text("priority_same", ctx.lang, ticket=ticket.display_id, priority=new.name)
-    reason = ctx.rest(1) or f"set by {ctx.engineer.name if ctx.engineer else ctx.actor}"
+    reason = ctx.rest(1) or f"set by {ctx.actor_name}"
     actions.change_priority(ctx.s, ctx.work, ticket, new, ctx.actor, f"{new.name}: {reason}", await ctx.s.store.loads())
     return texts.staff_text("priority_set", ctx.lang, ticket=ticket.display_id, priority=new.name)
 
@@ -109,27 +103,31 @@ async def resume(ctx: Ctx) -> str:
 async def override(ctx: Ctx) -> str:
     if len(ctx.args) < 3:
         raise ctx.bad_usage()
-    engineer = ctx.s.directory.find_engineer(ctx.args[0])
-    if engineer is None:
-        raise StaffError("unknown_engineer", who=ctx.args[0])
+    engineer = ctx.engineer_arg(ctx.args[0])
     start = parse_when(ctx.args[1], ctx.tz, ctx.now)
     end = parse_when(ctx.args[2], ctx.tz, ctx.now, after=start)
     rest = ctx.args[3:]
     replaces = None
     if len(rest) >= 2 and rest[0].lower() in ("instead", "replaces", "вместо"):
-        other = ctx.s.directory.find_engineer(rest[1])
-        if other is None:
-            raise StaffError("unknown_engineer", who=rest[1])
-        replaces, rest = other, rest[2:]
+        replaces, rest = ctx.engineer_arg(rest[1]), rest[2:]
     if end <= start:
         raise ctx.bad_usage()
-    reason = " ".join(rest) or f"set by {ctx.engineer.name if ctx.engineer else ctx.actor}"
+    reason = " ".join(rest) or f"set by {ctx.actor_name}"
     rule = Override(engineer.id, start, end, replaces.id if replaces else None, reason)
     ctx.work.override(override_to_row(rule, ctx.actor, ctx.now))
     ctx.after.append(ctx.reload_overrides)
     return texts.staff_text("override_ok", ctx.lang, name=engineer.name, start=texts.when(start, ctx.tz, ctx.lang),
                end=texts.when(end, ctx.tz, ctx.lang),
                replaces=texts.staff_text("override_replaces", ctx.lang, name=replaces.name) if replaces else "")
+
+
+async def _ticket_and_argument(ctx: Ctx) -> tuple[Ticket, str]:
+    """The ticket (named first, or the one the thread is about), then the argument the
+    command cannot do without (whom to reassign to, which priority); it stays in `args`."""
+    ticket = await ctx.ticket_arg()
+    if not ctx.args:
+        raise ctx.bad_usage()
+    return ticket, ctx.args[0]
 
 
 def parse_when(text: str, tz: str, now: datetime, *, after: datetime | None = None) -> datetime:

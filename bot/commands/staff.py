@@ -58,8 +58,7 @@ async def note(ctx: Ctx) -> str:
         raise ctx.bad_usage()
     ctx.work.add_message(Message(ticket.id, Direction.NOTE, ctx.actor, text, ctx.now))
     ctx.work.touch(ticket)
-    name = ctx.engineer.name if ctx.engineer else ctx.actor
-    mirror = texts.staff_text("note_copy", ctx.s.notifier.room_language, name=name, text=text)
+    mirror = texts.staff_text("note_copy", ctx.s.notifier.room_language, name=ctx.actor_name, text=text)
     ctx.work.send(*ctx.s.notifier.to_rooms(ticket, "mirror", mirror))
     return texts.staff_text("noted", ctx.lang, ticket=ticket.display_id)
 

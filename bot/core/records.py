@@ -24,75 +24,57 @@ from bot.delivery.contract import Audience, Button, Outbound, Recipient, SourceR
 from routing.roster import Override
 from storage.base import Row
 
+# The columns stored under the value's own attribute name, as they are: each record's list
+# is written once and serves both directions, so a column added to one cannot be missed in
+# the other. The columns that need converting are spelled out beside it.
+_TICKET_AS_IS = (
+    "id", "priority_reason", "language", "subject", "customer", "customer_name", "org_id", "plan", "customer_tz",
+    "created_at", "updated_at", "assignee", "tier", "escalation_level", "assigned_at", "pickup_at",
+    "first_response_at", "resolved_at", "closed_at", "last_customer_at", "last_update_at", "last_customer_message",
+    "rating",
+)
+_MESSAGE_AS_IS = (
+    "id", "ticket_id", "author", "text", "at", "channel", "chat_id", "platform_id", "album", "edited_at",
+)
+_EVENT_AS_IS = ("ticket_id", "actor", "at", "reason", "data")
+_OUTBOUND_AS_IS = ("ticket_id", "kind", "text", "title", "reply_to")
+_RECIPIENT_AS_IS = ("channel", "chat_id", "thread_id", "person")
+
+
+def _attributes(value: object, names: tuple[str, ...]) -> Row:
+    """`value`'s attributes `names`, as a row's columns of the same names."""
+    return {name: getattr(value, name) for name in names}
+
+
+def _columns(row: Row, names: tuple[str, ...]) -> dict[str, Any]:
+    """The row's columns `names`, as keyword arguments of the same names."""
+    return {name: row[name] for name in names}
+
 
 def ticket_from_row(row: Row) -> Ticket:
     return Ticket(
-        id=row["id"],
+        **_columns(row, _TICKET_AS_IS),
         status=Status(row["status"]),
         priority=Priority(row["priority"]),
-        priority_reason=row["priority_reason"],
         kind=Kind(row["kind"]),
-        language=row["language"],
-        subject=row["subject"],
-        customer=row["customer"],
-        customer_name=row["customer_name"],
-        org_id=row["org_id"],
-        plan=row["plan"],
-        customer_tz=row["customer_tz"],
         conversation=ConversationRef(row["channel"], row["chat_id"], row["thread_id"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        assignee=row["assignee"],
-        tier=row["tier"],
-        escalation_level=row["escalation_level"],
-        assigned_at=row["assigned_at"],
-        pickup_at=row["pickup_at"],
-        first_response_at=row["first_response_at"],
-        resolved_at=row["resolved_at"],
-        closed_at=row["closed_at"],
-        last_customer_at=row["last_customer_at"],
-        last_update_at=row["last_update_at"],
-        last_customer_message=row["last_customer_message"],
         clock=ClockState(row["clock_running_since"], row["clock_used_s"], row["clock_paused_at"]),
-        rating=row["rating"],
         sla=sla_from_json(row.get("sla")),
     )
 
 
 def ticket_to_row(ticket: Ticket) -> Row:
     return {
-        "id": ticket.id,
+        **_attributes(ticket, _TICKET_AS_IS),
         "status": ticket.status.value,
         "priority": int(ticket.priority),
-        "priority_reason": ticket.priority_reason,
         "kind": ticket.kind.value,
-        "language": ticket.language,
-        "subject": ticket.subject,
-        "customer": ticket.customer,
-        "customer_name": ticket.customer_name,
-        "org_id": ticket.org_id,
-        "plan": ticket.plan,
-        "customer_tz": ticket.customer_tz,
         "channel": ticket.conversation.channel,
         "chat_id": ticket.conversation.chat_id,
         "thread_id": ticket.conversation.thread_id,
-        "assignee": ticket.assignee,
-        "tier": ticket.tier,
-        "escalation_level": ticket.escalation_level,
-        "assigned_at": ticket.assigned_at,
-        "pickup_at": ticket.pickup_at,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
-        "first_response_at": ticket.first_response_at,
-        "resolved_at": ticket.resolved_at,
-        "closed_at": ticket.closed_at,
-        "last_customer_at": ticket.last_customer_at,
-        "last_update_at": ticket.last_update_at,
-        "last_customer_message": ticket.last_customer_message,
         "clock_running_since": ticket.clock.running_since,
         "clock_used_s": ticket.clock.resolution_used_s,
         "clock_paused_at": ticket.clock.paused_at,
-        "rating": ticket.rating,
         "sla": sla_to_json(ticket.sla),
     }
 
@@ -161,64 +143,32 @@ def attachments_from_json(data: list[dict[str, Any]] | None) -> tuple[Attachment
 
 def message_to_row(message: Message) -> Row:
     return {
-        "id": message.id,
-        "ticket_id": message.ticket_id,
+        **_attributes(message, _MESSAGE_AS_IS),
         "direction": message.direction.value,
-        "author": message.author,
-        "text": message.text,
         "attachments": attachments_to_json(message.attachments),
-        "channel": message.channel,
-        "chat_id": message.chat_id,
-        "platform_id": message.platform_id,
-        "album": message.album,
-        "at": message.at,
-        "edited_at": message.edited_at,
     }
 
 
 def message_from_row(row: Row) -> Message:
     return Message(
-        id=row["id"],
-        ticket_id=row["ticket_id"],
+        **_columns(row, _MESSAGE_AS_IS),
         direction=Direction(row["direction"]),
-        author=row["author"],
-        text=row["text"],
-        at=row["at"],
         attachments=attachments_from_json(row["attachments"]),
-        channel=row["channel"],
-        chat_id=row["chat_id"],
-        platform_id=row["platform_id"],
-        album=row["album"],
-        edited_at=row["edited_at"],
     )
 
 
 def event_to_row(event: Event) -> Row:
-    return {
-        "ticket_id": event.ticket_id,
-        "type": event.type.value,
-        "actor": event.actor,
-        "at": event.at,
-        "reason": event.reason,
-        "data": event.data,
-    }
+    return {**_attributes(event, _EVENT_AS_IS), "type": event.type.value}
 
 
 def outbound_to_row(out: Outbound, created_at: datetime) -> Row:
-    rcpt = out.recipient
+    copy = out.copy_of
     return {
-        "ticket_id": out.ticket_id,
-        "kind": out.kind,
-        "channel": rcpt.channel,
-        "chat_id": rcpt.chat_id,
-        "thread_id": rcpt.thread_id,
-        "audience": rcpt.audience.value,
-        "person": rcpt.person,
-        "text": out.text,
-        "title": out.title,
+        **_attributes(out, _OUTBOUND_AS_IS),
+        **_attributes(out.recipient, _RECIPIENT_AS_IS),
+        "audience": out.recipient.audience.value,
         "buttons": [[b.action, b.ticket_id, b.label, b.arg] for b in out.buttons],
-        "copy_of": None if out.copy_of is None else [out.copy_of.channel, out.copy_of.chat_id, out.copy_of.message_id],
-        "reply_to": out.reply_to,
+        "copy_of": None if copy is None else [copy.channel, copy.chat_id, copy.message_id],
         "coalesce_key": out.coalesce,
         "created_at": created_at,
     }
@@ -227,21 +177,11 @@ def outbound_to_row(out: Outbound, created_at: datetime) -> Row:
 def outbound_from_row(row: Row) -> Outbound:
     copy = row["copy_of"]
     return Outbound(
+        **_columns(row, _OUTBOUND_AS_IS),
         id=row["id"],
-        kind=row["kind"],
-        recipient=Recipient(
-            channel=row["channel"],
-            chat_id=row["chat_id"],
-            audience=Audience(row["audience"]),
-            thread_id=row["thread_id"],
-            person=row["person"],
-        ),
-        text=row["text"],
-        ticket_id=row["ticket_id"],
-        title=row["title"],
+        recipient=Recipient(**_columns(row, _RECIPIENT_AS_IS), audience=Audience(row["audience"])),
         buttons=tuple(Button(a, t, label, arg) for a, t, label, arg in row["buttons"]),
         copy_of=None if copy is None else SourceRef(*copy),
-        reply_to=row["reply_to"],
         coalesce=row["coalesce_key"],
         attempts=row["attempts"],
     )
