@@ -7,14 +7,18 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.app.config import Config, ConfigError, check_secrets, literal_secrets, load_config
 from bot.app.redact import redact_logs
 from routing.durations import parse_duration
+
+if TYPE_CHECKING:
+    from bot.delivery.contract import Adapter
 
 DEFAULT_CONFIG = "config.toml"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -118,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.config}: " + f"\n{args.config}: ".join(problems))
     for warning in literal_secrets(cfg):
         logging.getLogger("dutydesk").warning("%s: %s", args.config, warning)
-    from bot.app.factory import App, build_adapters
+    from bot.app.factory import build_adapters
 
     adapters = build_adapters(cfg)
     if not adapters:
@@ -128,38 +132,29 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return asyncio.run(_serve(cfg, adapters, App))
+    return asyncio.run(_serve(cfg, lambda: build_adapters(cfg)))
 
 
-async def _serve(cfg: Config, adapters: dict, app_type: type) -> int:  # type: ignore[type-arg]
+async def _serve(cfg: Config, build_adapters: Callable[[], dict[str, Adapter]]) -> int:
+    """Runs the desk (or, on PostgreSQL, stands by for it: bot/app/standby.py) until a signal."""
+    from bot.app.standby import Runner, StartFailed
     from storage import AnotherRunner
 
-    try:
-        # The database is claimed before anything touches it (no migration runs under a desk
-        # that is already running on it, whichever path or link leads there).
-        app = await app_type.create(cfg, adapters=adapters, runner=True)
-    except AnotherRunner as exc:
-        print(f"dutydesk: another dutydesk is already running on this database ({_where(cfg.storage.url)}: {exc}); "
-              "stop it first — two would send every message twice", file=sys.stderr)
-        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        try:
-            await app.start()
-        except ConfigError:
-            raise
-        except Exception as exc:  # a channel that cannot connect: say which and why, in one line
-            logging.getLogger("dutydesk").debug("start-up failed", exc_info=True)
-            print(f"dutydesk: could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
-        logging.getLogger("dutydesk").info("running: %s", ", ".join(adapters))
-        await stop.wait()
-    finally:
-        await app.stop()
-    return 0
+        # The database is claimed before anything touches it (no migration runs under a desk
+        # that is already running on it, whichever path or link leads there).
+        return await Runner(cfg, build_adapters, stop).run()
+    except AnotherRunner as exc:
+        print(f"dutydesk: another dutydesk is already running on this database ({_where(cfg.storage.url)}: {exc}); "
+              "stop it first — two would send every message twice", file=sys.stderr)
+        return 1
+    except StartFailed as exc:
+        print(f"dutydesk: could not start: {exc}", file=sys.stderr)
+        return 1
 
 
 def _where(url: str) -> str:

@@ -175,6 +175,24 @@ class HttpConfig(Model):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class HealthConfig(Model):
+    """What `/readyz` allows before it answers 503 (bot/app/readiness.py)."""
+
+    # A polling channel must complete a round within its long-poll timeout plus this.
+    intake_margin_seconds: float = Field(default=30.0, gt=0)
+    # The oldest pending outbox message must be younger (a burst into one Telegram group
+    # takes a while at twenty messages a minute).
+    outbox_max_age_seconds: float = Field(default=900.0, gt=0)
+    database_timeout_seconds: float = Field(default=2.0, gt=0)
+
+
+class StandbyConfig(Model):
+    """PostgreSQL: how a waiting desk tries the claim, and how the active one checks it."""
+
+    retry_seconds: float = Field(default=1.0, gt=0)
+    check_seconds: float = Field(default=1.0, gt=0)
+
+
 class LocalConfig(Model):
     enabled: bool = False
     staff_room: str | None = None
@@ -380,6 +398,8 @@ class Config(Model):
     delivery: DeliveryConfig = DeliveryConfig()
     intake: IntakeConfig = IntakeConfig()
     http: HttpConfig = HttpConfig()
+    health: HealthConfig = HealthConfig()
+    standby: StandbyConfig = StandbyConfig()
     local: LocalConfig = LocalConfig()
     telegram: TelegramConfig = TelegramConfig()
     slack: SlackConfig = SlackConfig()
