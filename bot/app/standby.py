@@ -74,14 +74,16 @@ class Runner:
         # Built once, not at each takeover: loading the language models takes about a second.
         self._detector = LanguageDetector(self._cfg.desk.languages, default=self._cfg.desk.default_language)
         try:
+            fenced = False
             while not self._stop.is_set():
                 claim = None
                 if waits_as_standby(self._cfg.storage.url):
-                    claim = await self._wait_for_claim()
+                    claim = await self._wait_for_claim(fenced)
                     if claim is None:
                         break
                 if await self._lead(claim):
                     break
+                fenced = True
             return 0
         finally:
             await self.http.stop()
@@ -99,11 +101,15 @@ class Runner:
                               "choose another [http] port") from None
         self._serving = True
 
-    async def _wait_for_claim(self) -> PostgresClaim | None:
-        """The claim once held; None when stopped while waiting."""
+    async def _wait_for_claim(self, fenced: bool) -> PostgresClaim | None:
+        """The claim once held; None when stopped while waiting. A desk just fenced lets a
+        standby that was already waiting go first (two of its tries), then competes again."""
         from storage.claim import PostgresClaim  # asyncpg: only with the postgres extra
 
-        claim, waited, said = PostgresClaim(self._cfg.storage.url), False, ""
+        claim, waited, said = PostgresClaim(self._cfg.storage.url), fenced, ""
+        if fenced:
+            self.readiness.role = "standby"
+            await self._pause(2 * self._cfg.standby.retry_seconds)
         while not self._stop.is_set():
             try:
                 if await claim.take():
