@@ -35,6 +35,10 @@ log = logging.getLogger("dutydesk.storage.claim")
 
 LOCK = "SELECT pg_try_advisory_lock(hashtext('dutydesk:' || current_schema()))"
 # The server gives up on a silent peer after idle + interval × count seconds.
+# What a standby waits out (the server down, restarting, not accepting connections yet);
+# anything else — a wrong password, no such schema — is a mistake to report.
+UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+               asyncpg.InterfaceError)
 KEEPALIVES = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "1", "tcp_keepalives_count": "3"}
 
 

@@ -71,8 +71,6 @@ class Runner:
 
     async def run(self) -> int:
         """0 once stopped; raises `storage.AnotherRunner` (SQLite held elsewhere), `StartFailed`."""
-        # Built once, not at each takeover: loading the language models takes about a second.
-        self._detector = LanguageDetector(self._cfg.desk.languages, default=self._cfg.desk.default_language)
         try:
             fenced = False
             while not self._stop.is_set():
@@ -104,9 +102,11 @@ class Runner:
     async def _wait_for_claim(self, fenced: bool) -> PostgresClaim | None:
         """The claim once held; None when stopped while waiting. A desk just fenced lets a
         standby that was already waiting go first (two of its tries), then competes again."""
-        from storage.claim import PostgresClaim  # asyncpg: only with the postgres extra
+        from storage.claim import UNREACHABLE, PostgresClaim  # asyncpg: only with the postgres extra
 
         claim, waited, said = PostgresClaim(self._cfg.storage.url), fenced, ""
+        if self._detector is None:  # once, while nothing waits: loading its models takes a second
+            self._detector = LanguageDetector(self._cfg.desk.languages, default=self._cfg.desk.default_language)
         if fenced:
             self.readiness.role = "standby"
             await self._pause(2 * self._cfg.standby.retry_seconds)
@@ -118,7 +118,7 @@ class Runner:
                         await self._pause(self._cfg.standby.check_seconds)
                     return claim
                 news = f"standby: another desk holds schema {claim.schema}; taking over when it stops"
-            except Exception as exc:  # the server is down or refuses: a standby waits for it too
+            except UNREACHABLE as exc:  # the server is down or restarting: a standby waits for it too
                 news = f"standby: the database does not answer ({type(exc).__name__}: {exc}); trying again"
             self.readiness.role, waited = "standby", True
             if news != said:
@@ -145,6 +145,7 @@ class Runner:
             log.error("taking over failed (%s: %s); standing by", type(exc).__name__, exc)
             await self._pause(self._cfg.standby.retry_seconds)
             return False
+        self._detector = app.desk.services.triage.detector  # the next takeover reuses it
         watch = asyncio.create_task(self._watch(claim), name="dutydesk-claim-watch")
         stopped = asyncio.create_task(self._stop.wait(), name="dutydesk-stop")
         try:
