@@ -240,3 +240,17 @@ async def test_readyz_names_an_outbox_that_does_not_drain(tmp_path: Path, tg: Te
         assert (await desk.readyz("nonsense"))[0] == 400
     finally:
         await desks.stop_all()
+
+
+async def test_readyz_names_open_dead_letters(tmp_path: Path, tg: TelegramStandIn) -> None:
+    desks = Desks(tmp_path, tg, f"sqlite:///{tmp_path / 'desk.db'}")
+    try:
+        desk = await desks.start("a")
+        await desk.ready()
+        tg.queue_raw_update("message", {"message_id": 1, "date": 0, "chat": {"id": "not a chat"}, "text": "?"})
+        waiting = await desk.role("active")
+        assert waiting["checks"]["dead_letters"] == {
+            "ok": False, "detail": "1 set-aside update(s) wait: dutydesk deadletter list", "open": 1}
+        assert [name for name, check in waiting["checks"].items() if not check["ok"]] == ["dead_letters"]
+    finally:
+        await desks.stop_all()
