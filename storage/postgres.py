@@ -7,13 +7,12 @@ the conversation index and key work, as in SQLite).
 
 The statements and the steps of each unit of work are the SQLite backend's own
 (`storage/queries.py`, `storage/plan.py`, `storage/sqlstore.py`); this module is the
-connection pool, the jsonb codec and the transaction; the runner's advisory lock is
-`storage/claim.py`. Every round trip
-to the server costs more than a SQLite statement, so each unit of work needs few: `intake`
-of a whole batch of messages is the loads and one probe query per message pipelined
-(`fetchmany`), plus album look-ups when there are any; `commit` is one transaction whose
-multi-row steps go through the pipelined `executemany`, and only the rows whose effect is
-checked (keys, tickets, fired marks) go one by one.
+connection pool, the jsonb codec and the transaction (the runner's advisory lock is
+`storage/claim.py`). Every round trip to the server costs more than a SQLite statement, so
+each unit of work needs few: `intake` of a whole batch of messages is the loads and one
+probe query per message pipelined (`fetchmany`), plus album look-ups when there are any;
+`commit` is one transaction whose multi-row steps go through the pipelined `executemany`,
+and only the rows whose effect is checked (keys, tickets, fired marks) go one by one.
 
 Several processes on one database. The desk serialises its decisions within one process;
 across processes this store guarantees only what it can check at commit time:

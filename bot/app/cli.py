@@ -150,7 +150,8 @@ async def _serve(cfg: Config, build_adapters: Callable[[], dict[str, Adapter]]) 
         return await Runner(cfg, build_adapters, stop).run()
     except AnotherRunner as exc:
         print(f"dutydesk: another dutydesk is already running on this database ({_where(cfg.storage.url)}: {exc}); "
-              "stop it first — two would send every message twice", file=sys.stderr)
+              "stop it first — two would send every message twice (on PostgreSQL a second desk waits as a standby)",
+              file=sys.stderr)
         return 1
     except StartFailed as exc:
         print(f"dutydesk: could not start: {exc}", file=sys.stderr)
