@@ -18,8 +18,9 @@ Only one desk may poll and send at a time: two would deliver the whole outbox tw
 connection closes, and a `SELECT 1` on it every `check_seconds` catches a server that
 stopped answering. Having lost it, the desk stops polling and sending at once (scheduler,
 dispatcher, channels; the store last) and goes back to standby: another desk may already
-hold the claim. A desk that takes the claim after waiting first waits `check_seconds`
-more, so a previous holder whose session the server dropped has noticed and stopped.
+hold the claim. A desk that takes the claim after waiting opens the store at once but
+starts the desk only `check_seconds` later, so that a previous holder whose session the
+server dropped has noticed and stopped.
 
 **In flight when the claim is lost**: sends already on the wire are abandoned unbooked, so
 the next active desk sends them again — at most `[delivery] max_in_flight`, the same
@@ -68,6 +69,9 @@ class Runner:
         self.http.app.router.add_get("/readyz", self.readiness.handle)
         self._serving = False
         self._detector: LanguageDetector | None = None
+        # After a takeover, when the previous holder has surely noticed: the store opens
+        # meanwhile, the desk starts (fires deadlines, polls, sends) only then.
+        self._start_after = 0.0
 
     async def run(self) -> int:
         """0 once stopped; raises `storage.AnotherRunner` (SQLite held elsewhere), `StartFailed`."""
@@ -114,8 +118,9 @@ class Runner:
             try:
                 if await claim.take():
                     if waited:
-                        log.info("the claim is free: taking over in %.1f s", self._cfg.standby.check_seconds)
-                        await self._pause(self._cfg.standby.check_seconds)
+                        grace = self._cfg.standby.check_seconds
+                        log.info("the claim is free: taking over (starting in %.1f s)", grace)
+                        self._start_after = asyncio.get_running_loop().time() + grace
                     return claim
                 news = f"standby: another desk holds schema {claim.schema}; taking over when it stops"
             except UNREACHABLE as exc:  # the server is down or restarting: a standby waits for it too
@@ -130,6 +135,8 @@ class Runner:
         return None
 
     async def _pause(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
 
@@ -150,6 +157,9 @@ class Runner:
         stopped = asyncio.create_task(self._stop.wait(), name="dutydesk-stop")
         try:
             await self._serve_http()
+            await self._pause(self._start_after - asyncio.get_running_loop().time())
+            if self._stop.is_set():
+                return True
             await self._start(app)
             self.readiness.app, self.readiness.role = app, "active"
             log.info("running: %s", ", ".join(app.adapters))
