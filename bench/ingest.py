@@ -1,6 +1,6 @@
 """Ingest bench: customer messages per second through the real desk, and the SQLite floor.
 
-    python bench/ingest.py [--messages 1000] [--reps 3] [--rate 200] [--seconds 5] [--quick]
+    python bench/ingest.py [--messages 1000] [--reps 3] [--rate 200] [--seconds 5] [--quick] [--postgres URL]
 
 Every repetition opens a fresh temporary SQLite file and builds the real app (`App.create`:
 store, desk, routing, dispatcher object) on the local channel with the example roster
@@ -199,8 +199,9 @@ class Handle:
         await self.app.store.close()
 
 
-def bench_config(cfg: Config, db: Path, *, unlimited: bool) -> Config:
-    local = on_local_channel(cfg, f"sqlite:///{db}")
+def bench_config(cfg: Config, db: Path | str, *, unlimited: bool) -> Config:
+    """`db`: a SQLite file, or a store URL (`--postgres`)."""
+    local = on_local_channel(cfg, db if isinstance(db, str) else f"sqlite:///{db}")
     if unlimited:
         local = local.model_copy(
             update={"engineers": [e.model_copy(update={"max_open": None}) for e in local.engineers]}
@@ -208,7 +209,7 @@ def bench_config(cfg: Config, db: Path, *, unlimited: bool) -> Config:
     return local
 
 
-async def open_handle(cfg: Config, db: Path, detector: LanguageDetector, *, unlimited: bool, seed: int) -> Handle:
+async def open_handle(cfg: Config, db: Path | str, detector: LanguageDetector, *, unlimited: bool, seed: int) -> Handle:
     local = LocalChannel()
     clock = ManualClock(TUESDAY_11)
     app = await App.create(bench_config(cfg, db, unlimited=unlimited), clock=clock, adapters={"local": local},
@@ -502,6 +503,8 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each open-loop run")
     parser.add_argument("--floor-messages", type=int, default=3000)
     parser.add_argument("--quick", action="store_true", help="1 rep, 300 messages, 2 s open loop (a smoke run)")
+    parser.add_argument("--postgres", metavar="URL", help="measure on this PostgreSQL server instead, against a bare "
+                        "asyncpg floor (bench/ingest_postgres.py)")
     args = parser.parse_args()
     if args.quick:
         args.messages, args.reps, args.seconds, args.floor_messages = 300, 1, 2.0, 1000
@@ -524,6 +527,11 @@ async def main() -> None:
           f"{args.messages} follow-ups; {args.reps} reps; medians shown")
     print(f"  language detector built once outside the timings ({load_s:.1f} s)")
     print()
+    if args.postgres:
+        import ingest_postgres  # bench/ is on sys.path as this script's directory
+
+        await ingest_postgres.run(cfg, args.postgres, detector, args.messages, args.reps, args.floor_messages)
+        return
 
     with tempfile.TemporaryDirectory(prefix="dutydesk-ingest-") as tmp:
         root = Path(tmp)

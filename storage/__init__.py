@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from storage.base import (
     AnotherRunner,
     ChangeSet,
@@ -14,15 +16,19 @@ from storage.base import (
     TicketQuery,
 )
 
+if TYPE_CHECKING:
+    from storage.claim import PostgresClaim
+
 __all__ = [
     "AnotherRunner", "ChangeSet", "ConflictingWrite", "DuplicateKey", "Intake", "Probe", "Row", "Store",
     "TicketQuery", "open_store",
 ]
 
 
-async def open_store(url: str, *, runner: bool = False) -> Store:
+async def open_store(url: str, *, runner: bool = False, claim: PostgresClaim | None = None) -> Store:
     """`runner`: this process runs the desk, so it first claims the database — before any
-    migration — and raises `AnotherRunner` if another desk holds it."""
+    migration — and raises `AnotherRunner` if another desk holds it. `claim`: a PostgreSQL
+    runner's claim already held (`storage/claim.py`: a standby that took over)."""
     if url.startswith("sqlite:///"):
         from storage.sqlite import SqliteStore
 
@@ -30,7 +36,7 @@ async def open_store(url: str, *, runner: bool = False) -> Store:
     if url.startswith(("postgresql://", "postgres://")):
         from storage.postgres import PostgresStore
 
-        return await PostgresStore.open(url, runner=runner)
+        return await PostgresStore.open(url, runner=runner, claim=claim)
     scheme = url.split(":", 1)[0]
     raise ValueError(
         f'storage.url: unsupported scheme "{scheme}" (use sqlite:///path/to/desk.db or postgresql://user@host/db)'

@@ -7,12 +7,12 @@ the conversation index and key work, as in SQLite).
 
 The statements and the steps of each unit of work are the SQLite backend's own
 (`storage/queries.py`, `storage/plan.py`, `storage/sqlstore.py`); this module is the
-connection pool, the jsonb codec, the transaction and the advisory locks. Every round trip
-to the server costs more than a SQLite statement, so each unit of work needs few: `intake`
-of a whole batch of messages is the loads and one probe query per message pipelined
-(`fetchmany`), plus album look-ups when there are any; `commit` is one transaction whose
-multi-row steps go through the pipelined `executemany`, and only the rows whose effect is
-checked (keys, tickets, fired marks) go one by one.
+connection pool, the jsonb codec and the transaction (the runner's advisory lock is
+`storage/claim.py`). Every round trip to the server costs more than a SQLite statement, so
+each unit of work needs few: `intake` of a whole batch of messages is the loads and one
+probe query per message pipelined (`fetchmany`), plus album look-ups when there are any;
+`commit` is one transaction whose multi-row steps go through the pipelined `executemany`,
+and only the rows whose effect is checked (keys, tickets, fired marks) go one by one.
 
 Several processes on one database. The desk serialises its decisions within one process;
 across processes this store guarantees only what it can check at commit time:
@@ -32,7 +32,9 @@ Not safe with several desk processes: concurrent changes to one existing ticket 
 commit's row wins, both event logs stay), and delivery — each process's dispatcher sends
 every pending outbox row, so two dispatchers send twice, and a dispatcher's cursor assumes
 outbox ids become visible in id order, which holds only while one process inserts them.
-Run one desk per database; other processes may read (`dutydesk tickets ...`).
+Run one desk per database — a second `dutydesk run` waits as a standby (`bot/app/standby.py`)
+until the runner's claim (`storage/claim.py`) is free; other processes may read
+(`dutydesk tickets ...`).
 
 Where PostgreSQL differs from SQLite underneath: ids come from sequences, so an id is
 never reused (SQLite reuses the highest id after a delete, e.g. of a replaced deadline) and
@@ -42,18 +44,23 @@ duplicate keys are not kept); text cannot hold U+0000, so such a value fails the
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 
 import asyncpg
 
 from storage.base import AnotherRunner, ConflictingWrite, Row
+from storage.claim import PostgresClaim
 from storage.dialect import POSTGRES, Bound
 from storage.migrations import apply_postgres_migrations, postgres_schema_version, require_schema
 from storage.plan import Step
 from storage.sqlstore import Read, SqlStore
 
 __all__ = ["ConflictingWrite", "PostgresStore"]
+
+# How long closing may wait for the server before its connections are dropped.
+CLOSE_SECONDS = 5.0
 
 
 def _decode(record: asyncpg.Record) -> Row:
@@ -92,16 +99,20 @@ class PostgresStore(SqlStore):
 
     dialect = POSTGRES
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self._pool = pool
-        self._runner: asyncpg.Connection | None = None
+        self._url = url
+        self._claim: PostgresClaim | None = None
 
     @classmethod
-    async def open(cls, url: str, *, runner: bool = False) -> PostgresStore:
+    async def open(cls, url: str, *, runner: bool = False, claim: PostgresClaim | None = None) -> PostgresStore:
+        """`claim`: the runner's claim, already held (a standby that took over); the store
+        keeps it and releases it on `close`."""
         # A few connections: the desk commits one decision at a time, while the dispatcher
         # and scheduler read and mark deliveries beside it.
         pool = await asyncpg.create_pool(url, min_size=1, max_size=4, init=_init, reset=_keep_session)
-        store = cls(pool)
+        store = cls(pool, url)
+        store._claim = claim
         try:
             # The claim comes first: a desk already running here is not migrated under.
             if runner and not await store.claim_runner():
@@ -142,35 +153,30 @@ class PostgresStore(SqlStore):
 
     async def close(self) -> None:
         await self._release_claim()
-        await self._pool.close()
+        try:
+            await asyncio.wait_for(self._pool.close(), CLOSE_SECONDS)
+        except TimeoutError:  # a server that stopped answering: drop the connections
+            self._pool.terminate()
 
     def _holds_claim(self) -> bool:
-        return self._runner is not None
+        return self._claim is not None and self._claim.held
 
     async def claim_runner(self) -> bool:
-        """A session advisory lock, keyed by the schema the desk's tables live in (in this
-        database: advisory locks are per database), held on a connection of its own:
-        PostgreSQL drops it when that session ends, so a process that dies leaves no stale
-        claim behind. Whatever host name or URL reaches it, a schema is one lock."""
-        if self._runner is not None:
+        """The runner's claim (`storage/claim.py`): a session advisory lock on a connection
+        of its own, so PostgreSQL drops it when the process ends however it ends."""
+        if self._holds_claim():
             return True
-        conn = await self._pool.acquire()
-        try:
-            await require_schema(conn)
-            if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('dutydesk:' || current_schema()))"):
-                self._runner = conn
-                return True
-        except BaseException:
-            await self._pool.release(conn)
-            raise
-        await self._pool.release(conn)
+        claim = PostgresClaim(self._url)
+        if await claim.take():
+            self._claim = claim
+            return True
+        await claim.release()
         return False
 
     async def _release_claim(self) -> None:
-        if self._runner is not None:
-            await self._runner.execute("SELECT pg_advisory_unlock_all()")
-            await self._pool.release(self._runner)
-            self._runner = None
+        if self._claim is not None:
+            claim, self._claim = self._claim, None
+            await claim.release()
 
 
 async def _step(conn: asyncpg.Connection, step: Step) -> int:

@@ -84,7 +84,7 @@ async def test_sighup_reloads_a_good_file_refuses_a_bad_one_and_logs_json(tmp_pa
     log = JsonLines(process)
     try:
         running = await log.until(lambda r: r["message"].startswith("running: local"))
-        assert running["level"] == "INFO" and running["logger"] == "dutydesk"
+        assert running["level"] == "INFO" and running["logger"] == "dutydesk.standby"
         assert pid_file(config).read_text().strip() == str(process.pid)
 
         # A good file, through `dutydesk reload`: one engineer more, and a port change that needs a restart.

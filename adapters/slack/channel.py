@@ -87,6 +87,12 @@ class SlackChannel(ChannelBase):
             self._socket = await modes.open_socket(app, self._app_token)
         log.info("Slack: @%s in team %s, %s mode", app_name, me.get("team"), cfg.mode)
 
+    async def intake_problem(self, margin: float) -> str | None:
+        """Socket Mode moves while its websocket is connected and answers Slack's pings."""
+        if not self.running or self._socket is None:
+            return await super().intake_problem(margin)
+        return None if await self._socket.client.is_connected() else "the Socket Mode connection is down"
+
     async def _disconnect(self) -> None:
         """Stop taking requests. An event being handled is abandoned unacknowledged, so
         Slack delivers it again."""

@@ -71,7 +71,7 @@ def events_endpoint(
 
 
 def serve_http(http: HttpServer, path: str, app: AsyncApp, running: Callable[[], bool], signing_secret: str) -> None:
-    http.app.router.add_post(path, events_endpoint(app, running, signing_secret))
+    http.add_post(path, events_endpoint(app, running, signing_secret))
 
 
 async def open_socket(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -78,7 +79,8 @@ class TelegramChannel(ChannelBase):
         else:
             await self.bot.delete_webhook()
             backoff = Backoff(RETRY_FIRST_SECONDS, RETRY_CAP_SECONDS)
-            polling = Polling(updates, cfg.polling_timeout, backoff)
+            self.intake_moved()
+            polling = Polling(updates, cfg.polling_timeout, backoff, moved=self.intake_moved)
             self._polling = asyncio.create_task(polling.run(), name="dutydesk-telegram-polling")
         log.info("Telegram: @%s in %s mode", me.username, cfg.mode)
 
@@ -89,10 +91,17 @@ class TelegramChannel(ChannelBase):
                 "telegram.mode is webhook: it needs the HTTP server, telegram.webhook_url and telegram.webhook_secret"
             )
         secret = cfg.webhook_secret.reveal()
-        http.app.router.add_post(
-            cfg.webhook_path, webhook_handler(updates, secret, lambda: self.running)
-        )
+        http.add_post(cfg.webhook_path, webhook_handler(updates, secret, lambda: self.running))
         await self.bot.set_webhook(cfg.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+
+    async def intake_problem(self, margin: float) -> str | None:
+        """Polling moves while getUpdates rounds complete: each returns within the long poll's
+        timeout, and its updates are handled before the next, so a round that takes longer
+        than that plus `margin` means Telegram or the database is not answering."""
+        if not self.running or self._polling is None:
+            return await super().intake_problem(margin)
+        idle, limit = time.monotonic() - self.intake_at, self._cfg.polling_timeout + margin
+        return None if idle <= limit else f"no getUpdates round completed for {idle:.0f} s (limit {limit:.0f} s)"
 
     async def _disconnect(self) -> None:
         """Stop taking updates, then close the session. An update being handled is

@@ -77,8 +77,10 @@ class Updates:
 
 
 class Polling:
-    def __init__(self, updates: Updates, timeout: int, backoff: Backoff) -> None:
+    def __init__(self, updates: Updates, timeout: int, backoff: Backoff, *, moved: Callable[[], None]) -> None:
+        """`moved` is told after every completed round (the readiness check reads it)."""
         self._updates = updates
+        self._moved = moved
         self._bot = updates.bot
         self._timeout = timeout
         self._backoff = backoff
@@ -108,6 +110,7 @@ class Polling:
             if updates:
                 await self._handle_all(updates)
                 offset = max(offset or 0, updates[-1].update_id + 1)
+            self._moved()
 
     async def _read_one_by_one(self, data: Any) -> tuple[list[Update], int | None] | None:
         """The readable updates of a batch aiogram refused as a whole, and the last update id;

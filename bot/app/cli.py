@@ -7,9 +7,10 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.app.config import Config, ConfigError, check_secrets, literal_secrets, load_config
 from bot.app.logs import FORMATS, configure_logging
@@ -18,6 +19,9 @@ from bot.app.operations import where as _where
 from bot.app.registry import CHANNELS
 from bot.app.registry import IDENTITY_EXAMPLES as _IDENTITIES
 from routing.durations import parse_duration
+
+if TYPE_CHECKING:
+    from bot.delivery.contract import Adapter
 
 DEFAULT_CONFIG = "config.toml"
 _NAMES = ", ".join(d.name for d in CHANNELS)
@@ -147,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.config}: " + f"\n{args.config}: ".join(problems))
     for warning in literal_secrets(cfg):
         logging.getLogger("dutydesk").warning("%s: %s", args.config, warning)
-    from bot.app.factory import App, build_adapters
+    from bot.app.factory import build_adapters
 
     adapters = build_adapters(cfg)
     if not adapters:
@@ -155,46 +159,36 @@ def _run(args: argparse.Namespace) -> int:
         print(f"dutydesk: {args.config}: no channel is enabled — set enabled = true in one of {sections}",
               file=sys.stderr)
         return 2
-    return asyncio.run(_serve(cfg, adapters, App, args.config))
+    return asyncio.run(_serve(cfg, lambda: build_adapters(cfg), args.config))
 
 
-async def _serve(cfg: Config, adapters: dict, app_type: type, config: str | None = None) -> int:  # type: ignore[type-arg]
+async def _serve(cfg: Config, build_adapters: Callable[[], dict[str, Adapter]], config: str | None = None) -> int:
+    """Runs the desk (or, on PostgreSQL, stands by for it: bot/app/standby.py) until a signal;
+    SIGHUP reloads `config` (bot/app/reload.py)."""
+    from bot.app.standby import Runner, StartFailed
     from storage import AnotherRunner
 
-    try:
-        # The database is claimed before anything touches it (no migration runs under a desk
-        # that is already running on it, whichever path or link leads there).
-        app = await app_type.create(cfg, adapters=adapters, runner=True)
-    except AnotherRunner as exc:
-        print(f"dutydesk: another dutydesk is already running on this database ({_where(cfg.storage.url)}: {exc}); "
-              "stop it first — two would send every message twice", file=sys.stderr)
-        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    runner = Runner(cfg, build_adapters, stop, config)
     if config is not None:
         from bot.app.reload import reload_on_sighup
 
-        reload_on_sighup(app, config)  # and the pid file `dutydesk reload` signals
+        reload_on_sighup(runner, config)
     try:
-        try:
-            await app.start()
-        except ConfigError:
-            raise
-        except Exception as exc:  # a channel that cannot connect: say which and why, in one line
-            logging.getLogger("dutydesk").debug("start-up failed", exc_info=True)
-            print(f"dutydesk: could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
-        logging.getLogger("dutydesk").info("running: %s", ", ".join(adapters))
-        await stop.wait()
-    finally:
-        await app.stop()
-        if config is not None:
-            from bot.app.reload import remove_pid
-
-            remove_pid(config)
-    return 0
+        # The database is claimed before anything touches it (no migration runs under a desk
+        # that is already running on it, whichever path or link leads there).
+        return await runner.run()
+    except AnotherRunner as exc:
+        print(f"dutydesk: another dutydesk is already running on this database ({_where(cfg.storage.url)}: {exc}); "
+              "stop it first — two would send every message twice (on PostgreSQL a second desk waits as a standby)",
+              file=sys.stderr)
+        return 1
+    except StartFailed as exc:
+        print(f"dutydesk: could not start: {exc}", file=sys.stderr)
+        return 1
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -289,14 +283,14 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bot.sla.report import as_csv, as_table, sla_report
+    from bot.sla.report import Report, as_csv, as_table, sla_report
     from storage import open_store
 
     now = datetime.now(UTC)
     since = _instant(args.since, now)
     until = _instant(args.until, now) if args.until else now
 
-    async def build():  # type: ignore[no-untyped-def]
+    async def build() -> Report:
         store = await open_store(_storage_url(args))
         try:
             return await sla_report(store, since, until, now)

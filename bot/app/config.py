@@ -26,6 +26,7 @@ from bot.app.sections import (
     DeliveryConfig,
     DeskConfig,
     EngineerConfig,
+    HealthConfig,
     HttpConfig,
     IntakeConfig,
     OrganisationConfig,
@@ -36,15 +37,16 @@ from bot.app.sections import (
     RoutingConfig,
     SchedulerConfig,
     ShiftConfig,
+    StandbyConfig,
     StorageConfig,
 )
 from bot.delivery.descriptor import ChannelDescriptor
 
 __all__ = [
-    "CalendarConfig", "Config", "ConfigError", "DeliveryConfig", "DeskConfig", "EngineerConfig", "HttpConfig",
-    "IntakeConfig", "OrganisationConfig", "PlanConfig", "RetentionConfig", "RoutingConfig", "SchedulerConfig", "Secret",
-    "ShiftConfig", "StorageConfig", "check_secrets", "config_model", "literal_secrets", "load_config",
-    "parse_config", "resolve_storage_url",
+    "CalendarConfig", "Config", "ConfigError", "DeliveryConfig", "DeskConfig", "EngineerConfig", "HealthConfig",
+    "HttpConfig", "IntakeConfig", "OrganisationConfig", "PlanConfig", "RetentionConfig", "RoutingConfig",
+    "SchedulerConfig", "Secret", "ShiftConfig", "StandbyConfig", "StorageConfig", "check_secrets", "config_model",
+    "literal_secrets", "load_config", "parse_config", "resolve_storage_url",
 ]
 
 
@@ -59,6 +61,8 @@ class Config(Model):
     delivery: DeliveryConfig = DeliveryConfig()
     intake: IntakeConfig = IntakeConfig()
     http: HttpConfig = HttpConfig()
+    health: HealthConfig = HealthConfig()
+    standby: StandbyConfig = StandbyConfig()
     routing: RoutingConfig = RoutingConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     retention: RetentionConfig = RetentionConfig()

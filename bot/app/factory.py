@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -25,6 +26,9 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.sla.scheduler import SlaScheduler
 from routing.language import LanguageDetector
 from storage import Store, open_store
+
+if TYPE_CHECKING:
+    from storage.claim import PostgresClaim
 
 log = logging.getLogger("dutydesk.app")
 
@@ -49,26 +53,30 @@ class App:
     http: HttpServer | None
     metrics: DeskMetrics = field(default_factory=DeskMetrics)
     _started: list[str] = field(default_factory=list)
+    owns_http: bool = True  # False: the server outlives this app (`bot/app/standby.py`)
 
     @classmethod
     async def create(
         cls, cfg: Config, *, clock: Clock | None = None, adapters: dict[str, Adapter] | None = None,
         detector: LanguageDetector | None = None, serve_http: bool = True, runner: bool = False,
+        claim: PostgresClaim | None = None, http: HttpServer | None = None,
     ) -> App:
         """`runner`: this is the one desk on the database (`dutydesk run`): it claims it before
-        anything else, and `storage.AnotherRunner` says another desk holds it."""
+        anything else, and `storage.AnotherRunner` says another desk holds it; `claim`: the
+        claim already held. `http`: a server already running, which the app only uses."""
         adapters = build_adapters(cfg) if adapters is None else adapters
-        store = await open_store(cfg.storage.url, runner=runner)
+        store = await open_store(cfg.storage.url, runner=runner, claim=claim)
         desk = Desk(cfg, store, clock or SystemClock(), channels=frozenset(adapters), detector=detector)
         metrics = desk.services.telemetry = DeskMetrics()
         dispatcher = Dispatcher(store, desk, adapters, cfg.delivery, telemetry=metrics)
         scheduler = SlaScheduler(desk, telemetry=metrics)
         desk.subscribe(lambda work: dispatcher.wake() if work.sends else None)
         desk.subscribe(lambda work: scheduler.nudge(work.earliest_wake))
-        http = HttpServer(cfg.http.host, cfg.http.port) if serve_http else None
-        if http is not None:
-            serve_metrics(http, metrics, store, desk.clock)
-        return cls(cfg, store, desk, adapters, dispatcher, scheduler, http, metrics)
+        owns_http = http is None
+        if http is None and serve_http:
+            http = HttpServer(cfg.http.host, cfg.http.port)
+            serve_metrics(http, lambda: (metrics, store, desk.clock))
+        return cls(cfg, store, desk, adapters, dispatcher, scheduler, http, metrics, owns_http=owns_http)
 
     async def start(self) -> None:
         await self.desk.load_overrides()
@@ -80,7 +88,7 @@ class App:
         for name, adapter in self.adapters.items():
             await adapter.start(self.desk, self.http)
             self._started.append(name)
-        if self.http is not None:
+        if self.http is not None and self.owns_http:
             await self._serve_http(self.http)
         await self.dispatcher.start()
         await self.scheduler.start()
@@ -138,6 +146,6 @@ class App:
             except Exception:
                 log.exception("stopping %s failed", name)
         self._started.clear()
-        if self.http is not None:
+        if self.http is not None and self.owns_http:
             await self.http.stop()
         await self.store.close()

@@ -14,6 +14,7 @@ one process (tests, the demo) never collide. Metric names are in docs/grafana-da
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -122,11 +123,19 @@ def _priority(value: int) -> str:
         return str(value)
 
 
-def serve_metrics(http: HttpServer, metrics: DeskMetrics, store: Store, clock: Clock) -> None:
-    """`GET /metrics` on the desk's HTTP server."""
+# What a desk serves from: its metrics, its store and its clock; None while standing by.
+MetricsSource = Callable[[], "tuple[DeskMetrics, Store, Clock] | None"]
+# A standby's answer: valid and empty, so that sums over replicas count the active desk once.
+STANDBY_BODY = b"# dutydesk: standing by; the active desk serves the metrics\n"
+
+
+def serve_metrics(http: HttpServer, source: MetricsSource) -> None:
+    """`GET /metrics` on the desk's HTTP server, registered once: under `dutydesk run` the
+    server outlives each app (`bot/app/standby.py`), so the route asks `source` each time."""
 
     async def handler(_: web.Request) -> web.Response:
-        body = await metrics.scrape(store, clock.now())
+        found = source()
+        body = STANDBY_BODY if found is None else await found[0].scrape(found[1], found[2].now())
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     http.app.router.add_get("/metrics", handler)

@@ -20,9 +20,9 @@ import logging
 import os
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from bot.app.config import ConfigError, load_config
+from bot.app.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
     from bot.app.factory import App
@@ -33,6 +33,14 @@ log = logging.getLogger("dutydesk.reload")
 RESTART_SECTIONS = ("storage", "http", "delivery", "intake")
 
 
+def keep_bound(loaded: Config, running: Config) -> tuple[Config, list[str]]:
+    """`loaded` with the running sections bound at start-up, and the names of those it
+    would have changed (they take a restart)."""
+    bound = RESTART_SECTIONS + tuple(d.name for d in loaded.descriptors)
+    changed = [name for name in bound if getattr(loaded, name) != getattr(running, name)]
+    return loaded.model_copy(update={name: getattr(running, name) for name in bound}), changed
+
+
 async def reload_config(app: App, path: str | Path) -> bool:
     """Re-read `path` and run on it; False (and the running config stays) if it is refused."""
     try:
@@ -40,9 +48,7 @@ async def reload_config(app: App, path: str | Path) -> bool:
     except ConfigError as exc:
         log.error("reload refused, the running config stays: %s", exc, extra={"event": "reload_refused"})
         return False
-    bound = RESTART_SECTIONS + tuple(d.name for d in loaded.descriptors)
-    changed = [name for name in bound if getattr(loaded, name) != getattr(app.cfg, name)]
-    cfg = loaded.model_copy(update={name: getattr(app.cfg, name) for name in bound})
+    cfg, changed = keep_bound(loaded, app.cfg)
     try:
         await app.desk.reconfigure(cfg)
     except Exception as exc:  # e.g. a calendar's country the holidays package does not know
@@ -59,15 +65,24 @@ async def reload_config(app: App, path: str | Path) -> bool:
     return True
 
 
-def reload_on_sighup(app: App, config: str | Path) -> None:
-    """SIGHUP reloads `config` (one reload at a time, in order); the pid goes where
-    `dutydesk reload` looks."""
+class Reloadable(Protocol):
+    """What SIGHUP reloads: the desk while it is active; a standby keeps the new file for
+    when it takes over (`bot/app/standby.py`'s Runner)."""
+
+    @property
+    def app(self) -> App | None: ...
+
+    def adopt(self, cfg: Config) -> None: ...
+
+
+def reload_on_sighup(target: Reloadable, config: str | Path) -> None:
+    """SIGHUP reloads `config` (one reload at a time, in order)."""
     lock = asyncio.Lock()
     tasks: set[asyncio.Task[bool]] = set()
 
     async def once() -> bool:
         async with lock:
-            return await reload_config(app, config)
+            return await _reload(target, config)
 
     def on_signal() -> None:
         task = asyncio.create_task(once(), name="dutydesk-reload")
@@ -75,11 +90,32 @@ def reload_on_sighup(app: App, config: str | Path) -> None:
         task.add_done_callback(tasks.discard)
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_signal)
+
+
+def announce(config: str | Path) -> None:
+    """The active desk's pid where `dutydesk reload` looks (a standby's would point it at
+    the wrong process; a refused second runner's would hide the running one)."""
     try:
         write_pid(config)
     except OSError as exc:  # a read-only /etc under systemd: its ExecReload signals the pid it knows
         log.warning("no pid file %s (%s): `dutydesk reload` cannot find this desk; SIGHUP reloads it",
                     pid_file(config), exc.strerror or exc)
+
+
+async def _reload(target: Reloadable, config: str | Path) -> bool:
+    app = target.app
+    if app is not None:
+        if await reload_config(app, config):
+            target.adopt(app.cfg)
+            return True
+        return False
+    try:  # standing by: checked now, used at the takeover
+        target.adopt(load_config(config))
+    except ConfigError as exc:
+        log.error("reload refused, the running config stays: %s", exc, extra={"event": "reload_refused"})
+        return False
+    log.info("reloaded %s while standing by: used when this desk takes over", config, extra={"event": "reloaded"})
+    return True
 
 
 def pid_file(config: str | Path) -> Path:

@@ -234,6 +234,24 @@ class SchedulerConfig(Model):
 
 
 
+class HealthConfig(Model):
+    """What `/readyz` allows before it answers 503 (bot/app/readiness.py)."""
+
+    # A polling channel must complete a round within its long-poll timeout plus this.
+    intake_margin_seconds: float = Field(default=30.0, gt=0)
+    # The oldest pending outbox message must be younger (a burst into one Telegram group
+    # takes a while at twenty messages a minute).
+    outbox_max_age_seconds: float = Field(default=900.0, gt=0)
+    database_timeout_seconds: float = Field(default=2.0, gt=0)
+
+
+class StandbyConfig(Model):
+    """PostgreSQL: how a waiting desk tries the claim, and how the active one checks it."""
+
+    retry_seconds: float = Field(default=1.0, gt=0)
+    check_seconds: float = Field(default=1.0, gt=0)
+
+
 class RetentionConfig(Model):
     """How long what people wrote is kept: message texts and attachments of tickets closed
     longer ago than `closed_after` are erased daily at `run_at` (the desk's home time);

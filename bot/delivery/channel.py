@@ -7,6 +7,7 @@ channel that fails half-way through starting undoes what it started.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 
 from bot.app.http import HttpServer
@@ -20,6 +21,18 @@ class ChannelBase(ABC):
 
     def __init__(self) -> None:
         self.running = False
+        # time.monotonic() of intake's last sign of life (a completed poll round): an
+        # interval, not a time of day, so it is immune to clock steps and fake clocks.
+        self.intake_at = time.monotonic()
+
+    def intake_moved(self) -> None:
+        self.intake_at = time.monotonic()
+
+    async def intake_problem(self, margin: float) -> str | None:
+        """Why intake is not moving (for `/readyz`), or None. Updates that arrive by request
+        (a webhook, Slack's HTTP events) may rightly not come for hours, so such a channel
+        counts as moving while it runs; a channel that fetches its updates overrides this."""
+        return None if self.running else "not running"
 
     @abstractmethod
     def lane(self, recipient: Recipient) -> Lane: ...
