@@ -56,11 +56,13 @@ class ChangeSet:
     # Updates set aside, upserted by (channel, key): attempts add up, the rest is replaced.
     dead_letters: list[Row] = field(default_factory=list)
     hints: list[Row] = field(default_factory=list)  # conversations just told what the desk reads
+    login_links: list[Row] = field(default_factory=list)  # the dashboard's one-time links (hashed)
 
     def __bool__(self) -> bool:
         return any(
             (self.keys, self.tickets, self.messages, self.events, self.outbox, self.deadlines,
-             self.fired, self.refs, self.overrides, self.fresh, self.dead_letters, self.hints)
+             self.fired, self.refs, self.overrides, self.fresh, self.dead_letters, self.hints,
+             self.login_links)
         )
 
 
@@ -110,6 +112,27 @@ class TicketQuery:
     created_from: datetime | None = None
     created_to: datetime | None = None
     limit: int = 100
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """A page of the dashboard's queue: open tickets, most urgent first, filtered."""
+
+    now: datetime
+    plan: str | None = None
+    priority: int | None = None
+    language: str | None = None
+    assignee: str | None = None
+    unassigned: bool = False
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[Row]
+    total: int
+    overdue: int
 
 
 class Store(Protocol):
@@ -206,4 +229,29 @@ class Store(Protocol):
         self, dead_letter_id: int, state: str, at: datetime, only_from: tuple[str, ...] = (),
     ) -> bool:
         """Move a row to `state` (if it is in one of `only_from`, when given); True if it moved."""
+        ...
+
+    # -- the dashboard ---------------------------------------------------------------------------
+
+    async def use_login_link(self, token_hash: str, now: datetime) -> Row | None:
+        """The link, marked used — if it exists, is unused and not expired; else None."""
+        ...
+
+    async def open_session(self, row: Row) -> None: ...
+
+    async def session(self, token_hash: str, now: datetime) -> Row | None:
+        """A session neither ended nor expired at `now`."""
+        ...
+
+    async def end_session(self, token_hash: str, now: datetime) -> None: ...
+
+    async def queue_page(self, query: QueueQuery) -> QueuePage: ...
+
+    async def report_figures(
+        self, since: datetime, until: datetime, now: datetime, weeks: Sequence[tuple[datetime, datetime]],
+        bounds: Sequence[int],
+    ) -> dict[str, list[Row]]:
+        """SLA counts over tickets created in [since, until): "groups" (per plan, language,
+        priority and holders), "weeks" (one list per week, per plan), "first" and
+        "resolution" (working time used, in buckets by `bounds`), "ratings"."""
         ...

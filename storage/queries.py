@@ -14,6 +14,8 @@ a stated order, ties included, so the backends return the same rows in the same 
 | ticket_by_thread (two tickets bound to one thread) | the newest ticket |
 | message_by_ref, an album's message | the first written |
 | open_ticket_for | the newest joinable ticket |
+| queue_page | next target (passed first), then id; tickets with no running clock after, by id |
+| report_figures | week, then plan, language, priority, holders (the GROUP BY) |
 
 Ids follow the order rows were written on both backends: a new row's id is above every
 row present (a sequence; SQLite's max + 1).
@@ -32,10 +34,13 @@ from storage.columns import (
     HINT_COLUMNS,
     JOINABLE_SQL,
     KEY_COLUMNS,
+    LOGIN_LINK_COLUMNS,
     MESSAGE_COLUMNS,
+    OPEN_SQL,
     OUTBOX_COLUMNS,
     OVERRIDE_COLUMNS,
     REF_COLUMNS,
+    SESSION_COLUMNS,
     TICKET_COLUMNS,
 )
 from storage.dialect import Sql, placeholders, sql
@@ -99,6 +104,21 @@ PASSED_TARGETS = Sql(
     "GROUP BY d.ticket_id, d.clock ORDER BY target_at, d.ticket_id, d.clock LIMIT :limit"
 )
 OVERRIDES = Sql("SELECT * FROM overrides WHERE end_at > :ending_after ORDER BY id")
+
+# -- the dashboard: login links, sessions ------------------------------------------------------
+
+INSERT_LOGIN_LINK = _insert("dashboard_links", LOGIN_LINK_COLUMNS)
+# A link is used once: only the first use within its time changes the row.
+USE_LOGIN_LINK = Sql(
+    "UPDATE dashboard_links SET used_at = :now WHERE token_hash = :token_hash AND used_at IS NULL "
+    "AND expires_at > :now"
+)
+LOGIN_LINK = Sql("SELECT * FROM dashboard_links WHERE token_hash = :token_hash")
+INSERT_SESSION = _insert("dashboard_sessions", SESSION_COLUMNS)
+SESSION = Sql(
+    "SELECT * FROM dashboard_sessions WHERE token_hash = :token_hash AND ended_at IS NULL AND expires_at > :now"
+)
+END_SESSION = Sql("UPDATE dashboard_sessions SET ended_at = :now WHERE token_hash = :token_hash")
 
 # -- intake: what the desk reads before deciding about messages --------------------------------
 
@@ -240,3 +260,65 @@ def stale_deadlines(kept: bool) -> Sql:
     always the unique key's index."""
     keep = " AND (clock, stage, target_at) NOT IN :keep**" if kept else ""
     return sql(f"DELETE FROM deadlines WHERE ticket_id = :ticket_id AND fired_at IS NULL AND clock IN (:clocks*){keep}")
+
+
+def queue_page(where: Sequence[tuple[str, bool]], timed: bool) -> Sql:
+    """One segment of the dashboard's queue: open tickets with a running clock by their next
+    target (the index `tickets_queue`), or those without one by id; with the filters wanted."""
+    clauses = [f"status IN {OPEN_SQL}", f"next_target_at IS {'NOT ' if timed else ''}NULL"]
+    clauses += [clause for clause, wanted in where if wanted]
+    order = "next_target_at, id" if timed else "id"
+    return sql(f"SELECT * FROM tickets WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT :limit OFFSET :offset")
+
+
+def queue_count(where: Sequence[tuple[str, bool]]) -> Sql:
+    clauses = [f"status IN {OPEN_SQL}", *(clause for clause, wanted in where if wanted)]
+    return sql(
+        "SELECT count(*) AS n, count(next_target_at) AS timed, "
+        f"coalesce(sum(CASE WHEN next_target_at <= :now THEN 1 ELSE 0 END), 0) AS overdue "
+        f"FROM tickets WHERE {' AND '.join(clauses)}"
+    )
+
+
+# Each clock's outcome as the report counts it: decided when met or missed, or when its
+# target passed unanswered (`now`); its working time used, in buckets for the distribution.
+_DECIDED = "CASE WHEN {c}_met IS NOT NULL OR {c}_due_at <= :now THEN 1 ELSE 0 END"
+_MET = "CASE WHEN {c}_met = 1 THEN 1 ELSE 0 END"
+
+REPORT_FIGURES = Sql(
+    "SELECT plan, language, priority, coalesce(first_holder, assignee, '-') AS first_by, "
+    "coalesce(resolution_holder, assignee, '-') AS resolution_by, count(*) AS tickets, "
+    + ", ".join(
+        f"sum({_DECIDED.format(c=c)}) AS {c}_decided, sum({_MET.format(c=c)}) AS {c}_met_n"
+        for c in ("first", "resolution")
+    )
+    + ", count(rating) AS rated, coalesce(sum(rating), 0) AS rating_sum "
+    "FROM tickets WHERE created_at >= :since AND created_at < :until "
+    "GROUP BY plan, language, priority, first_by, resolution_by"
+)
+# How many tickets of each plan met each clock, per week (one run per week).
+REPORT_WEEK = Sql(
+    "SELECT :since AS start_at, plan, "
+    + ", ".join(
+        f"sum({_DECIDED.format(c=c)}) AS {c}_decided, sum({_MET.format(c=c)}) AS {c}_met_n"
+        for c in ("first", "resolution")
+    )
+    + " FROM tickets WHERE created_at >= :since AND created_at < :until GROUP BY plan ORDER BY plan"
+)
+
+
+def report_spread(clock: str, bounds: Sequence[int]) -> Sql:
+    """How many decided tickets used how much working time on a clock, in buckets bounded by
+    `bounds` (seconds): bucket i holds used < bounds[i], the last one the rest."""
+    ladder = " ".join(f"WHEN {clock}_used_s < {int(b)} THEN {i}" for i, b in enumerate(bounds))
+    return sql(
+        f"SELECT CASE {ladder} ELSE {len(bounds)} END AS bucket, count(*) AS n FROM tickets "
+        f"WHERE created_at >= :since AND created_at < :until AND {clock}_met IS NOT NULL "
+        "GROUP BY bucket ORDER BY bucket"
+    )
+
+
+RATINGS = Sql(
+    "SELECT rating, count(*) AS n FROM tickets WHERE created_at >= :since AND created_at < :until "
+    "AND rating IS NOT NULL GROUP BY rating ORDER BY rating"
+)

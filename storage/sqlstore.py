@@ -14,7 +14,7 @@ from typing import Any
 
 from storage import plan
 from storage import queries as q
-from storage.base import AnotherRunner, Booking, ChangeSet, Intake, Probe, Row, TicketQuery
+from storage.base import AnotherRunner, Booking, ChangeSet, Intake, Probe, QueuePage, QueueQuery, Row, TicketQuery
 from storage.columns import TICKET_COLUMNS
 from storage.dialect import Dialect, Sql
 from storage.migrations import migrations, refuse_newer
@@ -239,6 +239,62 @@ class SqlStore(ABC):
         """The latest breach target already passed of each SLA clock, of tickets in these
         statuses, earliest first: what the queue shows as overdue."""
         return await self._rows(q.PASSED_TARGETS, clocks=clocks, statuses=statuses, limit=limit)
+
+    # -- the dashboard ---------------------------------------------------------------------------
+
+    async def use_login_link(self, token_hash: str, now: datetime) -> Row | None:
+        if not await self._change(q.USE_LOGIN_LINK, token_hash=token_hash, now=now):
+            return None
+        return await self._row(q.LOGIN_LINK, token_hash=token_hash)
+
+    async def open_session(self, row: Row) -> None:
+        await self._transaction([Step(q.INSERT_SESSION, [row])])
+
+    async def session(self, token_hash: str, now: datetime) -> Row | None:
+        return await self._row(q.SESSION, token_hash=token_hash, now=now)
+
+    async def end_session(self, token_hash: str, now: datetime) -> None:
+        await self._change(q.END_SESSION, token_hash=token_hash, now=now)
+
+    async def queue_page(self, query: QueueQuery) -> QueuePage:
+        """Passed and pending targets first (by the index on them), then the open tickets
+        with no clock running; both segments read in one unit of work."""
+        where = _queue_filters(query)
+        params = {"plan": query.plan, "priority": query.priority, "language": query.language,
+                  "assignee": query.assignee, "now": query.now, "limit": query.limit}
+        [counts] = await self._read(Read(q.queue_count(where), [params]))
+        timed = counts[0]["timed"]
+        reads = [Read(q.queue_page(where, timed=True), [{**params, "offset": query.offset}])]
+        if query.offset + query.limit > timed:
+            untimed_offset = max(0, query.offset - timed)
+            reads.append(Read(q.queue_page(where, timed=False), [{**params, "offset": untimed_offset}]))
+        pages = await self._read(*reads)
+        rows = [row for page in pages for row in page][: query.limit]
+        return QueuePage(rows, counts[0]["n"], counts[0]["overdue"])
+
+    async def report_figures(
+        self, since: datetime, until: datetime, now: datetime, weeks: Sequence[tuple[datetime, datetime]],
+        bounds: Sequence[int],
+    ) -> dict[str, list[Row]]:
+        span = {"since": since, "until": until, "now": now}
+        groups, per_week, first, resolution, ratings = await self._read(
+            Read(q.REPORT_FIGURES, [span]),
+            Read(q.REPORT_WEEK, [{"since": a, "until": b, "now": now} for a, b in weeks]),
+            Read(q.report_spread("first", bounds), [span]),
+            Read(q.report_spread("resolution", bounds), [span]),
+            Read(q.RATINGS, [span]),
+        )
+        return {"groups": groups, "weeks": per_week, "first": first, "resolution": resolution, "ratings": ratings}
+
+
+def _queue_filters(query: QueueQuery) -> list[tuple[str, bool]]:
+    return [
+        ("plan = :plan", query.plan is not None),
+        ("priority = :priority", query.priority is not None),
+        ("language = :language", query.language is not None),
+        ("assignee = :assignee", query.assignee is not None),
+        ("assignee IS NULL", query.unassigned),
+    ]
 
 
 def _loads(rows: list[Row]) -> Loads:

@@ -202,6 +202,8 @@ def ticket(ticket_id: int, **changes: Any) -> Row:
         "created_at": NOW, "updated_at": NOW, "first_response_at": None, "resolved_at": None,
         "closed_at": None, "last_customer_at": NOW, "last_update_at": None, "last_customer_message": None,
         "clock_running_since": NOW, "clock_used_s": 0, "clock_paused_at": None, "rating": None, "sla": {},
+        "next_target_at": None, "first_due_at": None, "first_met": None, "first_holder": None, "first_used_s": None,
+        "resolution_due_at": None, "resolution_met": None, "resolution_holder": None, "resolution_used_s": None,
     }
     row.update(changes)
     return row
@@ -645,7 +647,14 @@ async def _step_back_one_migration(backend: Backend) -> int:
         newest = len(migrations("postgres"))
         await backend.execute(f"DELETE FROM schema_version WHERE version = {newest}")
     # What the newest migration added, undone (keep in step with the newest migration file).
-    await backend.execute("ALTER TABLE tickets DROP COLUMN sla")
+    for statement in (
+        "DROP INDEX tickets_queue", "DROP INDEX tickets_report", "DROP TABLE dashboard_links",
+        "DROP TABLE dashboard_sessions",
+        *(f"ALTER TABLE tickets DROP COLUMN {column}" for column in (
+            "next_target_at", "first_due_at", "first_met", "first_holder", "first_used_s",
+            "resolution_due_at", "resolution_met", "resolution_holder", "resolution_used_s")),
+    ):
+        await backend.execute(statement)
     return newest - 1
 
 

@@ -175,6 +175,19 @@ class HttpConfig(Model):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class DashboardConfig(Model):
+    """The lead's web dashboard at `/desk/` on the HTTP server (bot/dashboard)."""
+
+    enabled: bool = False
+    # How people reach the HTTP server (behind a proxy: its https address); login links
+    # point there, and an https address makes the session cookie Secure.
+    public_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    session_hours: float = Field(default=12, gt=0, le=24 * 7)
+    link_minutes: float = Field(default=10, gt=0, le=60)
+    page_size: int = Field(default=50, ge=10, le=500)
+    refresh_seconds: int = Field(default=15, ge=2, le=600)  # how often open pages fetch fresh data
+
+
 class LocalConfig(Model):
     enabled: bool = False
     staff_room: str | None = None
@@ -380,6 +393,7 @@ class Config(Model):
     delivery: DeliveryConfig = DeliveryConfig()
     intake: IntakeConfig = IntakeConfig()
     http: HttpConfig = HttpConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     local: LocalConfig = LocalConfig()
     telegram: TelegramConfig = TelegramConfig()
     slack: SlackConfig = SlackConfig()

@@ -192,6 +192,12 @@ COMMAND_STAFF_TEXTS: dict[str, dict[str, str]] = {
     "oncall_nobody": {"en": "  nobody", "ru": "  никого"},
     "handover_head": {"en": "Handover from {name} — {count} open:", "ru": "Передача смены от {name} — открыто {count}:"},
     "rated_staff": {"en": "{ticket} rated {rating}/5 by the customer.", "ru": "Клиент оценил {ticket}: {rating}/5."},
+    "dashboard_link": {"en": "Your dashboard link (one use, valid {minutes} min; do not forward it):\n{url}",
+                       "ru": "Ваша ссылка на панель (одноразовая, действует {minutes} мин; не пересылайте её):\n{url}"},
+    "dashboard_off": {"en": "The dashboard is not enabled on this desk ([dashboard] enabled = true).",
+                      "ru": "Панель на этом сервисе не включена ([dashboard] enabled = true)."},
+    "dashboard_private": {"en": "Ask for a dashboard link in a private chat with me: a link is personal.",
+                          "ru": "Запросите ссылку на панель в личном чате со мной: ссылка персональная."},
 }
 
 
