@@ -6,6 +6,7 @@ a stated order, ties included, so the backends return the same rows in the same 
 | query | order |
 |---|---|
 | tickets(query) | newest id first |
+| latest_events | newest first (time, then id) |
 | messages, events, events_between, outbox_rows, pending_outbox, overrides | id (the order written) |
 | staff_threads | ticket id, then channel |
 | deadlines(ticket), due_deadlines | due time, then id (written first, due first) |
@@ -75,6 +76,9 @@ MESSAGE_BY_REF = Sql(
 )
 MESSAGES = Sql("SELECT * FROM messages WHERE ticket_id = :ticket_id ORDER BY id")
 EVENTS = Sql("SELECT * FROM events WHERE ticket_id = :ticket_id ORDER BY id")
+LATEST_EVENTS = Sql(
+    "SELECT * FROM events WHERE type = :type AND at >= :start AND at < :end ORDER BY at DESC, id DESC LIMIT :limit"
+)
 EVENTS_BETWEEN = Sql("SELECT * FROM events WHERE type IN (:types*) AND at >= :start AND at < :end ORDER BY id")
 PENDING_OUTBOX = Sql("SELECT * FROM outbox WHERE state = 'pending' AND id > :after_id ORDER BY id LIMIT :limit")
 STAFF_THREADS = Sql("SELECT * FROM staff_threads ORDER BY ticket_id, channel")

@@ -158,6 +158,9 @@ class SqlStore(ABC):
     async def events_between(self, types: tuple[str, ...], start: datetime, end: datetime) -> list[Row]:
         return await self._rows(q.EVENTS_BETWEEN, types=types, start=start, end=end)
 
+    async def latest_events(self, type_: str, start: datetime, end: datetime, limit: int) -> list[Row]:
+        return await self._rows(q.LATEST_EVENTS, type=type_, start=start, end=end, limit=limit)
+
     async def outbox_rows(self, ticket_id: int | None = None, state: str | None = None) -> list[Row]:
         return await self._rows(q.outbox_rows(ticket_id, state), ticket_id=ticket_id, state=state)
 
