@@ -42,6 +42,9 @@ class Viewer:
         return self.role in LEAD_ROLES
 
 
+VIEWER = web.RequestKey("viewer", Viewer)
+
+
 class Refused(Exception):
     """A request the dashboard refuses, rendered as a page that says why (`site.py`)."""
 
@@ -87,15 +90,14 @@ def guard(desk: Desk) -> Middleware:
             sent = form.get("csrf")
             if not isinstance(sent, str) or not tokens.same(sent, viewer.csrf):
                 raise Refused(403, "This form is out of date or did not come from the dashboard; reload the page.")
-        request["viewer"] = viewer
+        request[VIEWER] = viewer
         return await handler(request)
 
     return check
 
 
 def viewer(request: web.Request) -> Viewer:
-    found: Viewer = request["viewer"]
-    return found
+    return request[VIEWER]
 
 
 def require_lead(request: web.Request) -> Viewer:

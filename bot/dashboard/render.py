@@ -7,6 +7,8 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from bot.dashboard.auth import VIEWER
+
 ENV = web.AppKey("env", jinja2.Environment)
 
 
@@ -20,7 +22,7 @@ def environment() -> jinja2.Environment:
 
 def render(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
     env = request.config_dict[ENV]
-    html = env.get_template(template).render(viewer=request.get("viewer"), path=request.path, **values)
+    html = env.get_template(template).render(viewer=request.get(VIEWER), path=request.path, **values)
     response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
     harden(response)
     return response

@@ -61,7 +61,7 @@ async def _refusals(request: web.Request, handler: Handler) -> web.StreamRespons
 
 async def _link_page(request: web.Request) -> web.StreamResponse:
     """The page behind a login link: a button that spends it (a link preview only GETs)."""
-    return render(request, "login.html", token=request.match_info["token"])
+    return render(request, "login.html", title="Sign in", token=request.match_info["token"])
 
 
 async def _signed_out(request: web.Request) -> web.StreamResponse:
