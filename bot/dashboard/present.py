@@ -1,7 +1,7 @@
 """How the pages word things: names, times in the viewer's zone, countdowns with words.
 
-Nothing is told by colour alone: an overdue target reads "OVERDUE 2h 5m", a due-soon one
-"in 25m" with a "SOON" label; the colours only repeat what the words say.
+Nothing is told by colour alone: an overdue target reads "OVERDUE 2h 5m late", a due-soon
+one "SOON in 25m"; the colours only repeat what the words say.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ def span(delta: timedelta) -> str:
 
 
 def countdown(target: datetime | None, now: datetime) -> tuple[str, str]:
-    """(label, words): ("OVERDUE", "OVERDUE 2h 5m"), ("SOON", "in 25m"), ("", "in 3h")."""
+    """(label, words): ("OVERDUE", "2h 5m late"), ("SOON", "in 25m"), ("", "in 3h")."""
     if target is None:
         return "", "no clock running"
     if target <= now:
-        return "OVERDUE", f"OVERDUE {span(now - target)}"
+        return "OVERDUE", f"{span(now - target)} late"
     return ("SOON" if target - now <= SOON else ""), f"in {span(target - now)}"
 
 

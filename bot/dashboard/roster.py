@@ -23,6 +23,7 @@ from routing.calendar import Holidays
 from routing.roster import DutyWindow, Engineer, Roster
 
 HORIZON = timedelta(hours=72)
+PAGE_LANGUAGE = "en"  # the dashboard's pages are in English
 _said: dict[str, tuple[str, bool]] = {}
 
 
@@ -54,7 +55,7 @@ def _holidays(engineer: Engineer, now: datetime, tz: str) -> list[dict[str, Any]
     return out
 
 
-def _row(roster: Roster, engineer: Engineer, now: datetime, tz: str, language: str) -> dict[str, Any]:
+def _row(roster: Roster, engineer: Engineer, now: datetime, tz: str) -> dict[str, Any]:
     windows = roster.windows(engineer.id, now, now + HORIZON)
     current = roster.duty_at(engineer.id, now)
     return {
@@ -63,7 +64,7 @@ def _row(roster: Roster, engineer: Engineer, now: datetime, tz: str, language: s
         "now": (f"ON DUTY until {present.local(current.end, tz)}" if current else "off duty"),
         "spans": [{**_bar(w.start, w.end, now), "kind": _kind(w),
                    "text": f"{present.local(w.start, tz)} – {present.local(w.end, tz, '%H:%M')}: "
-                           f"{texts.reason(w.via, language, tz)}"} for w in windows],
+                           f"{texts.reason(w.via, PAGE_LANGUAGE, tz)}"} for w in windows],
         "holidays": _holidays(engineer, now, tz),
     }
 
@@ -81,7 +82,7 @@ async def page(desk: Desk, request: web.Request) -> web.StreamResponse:
     who = viewer(request)
     s = desk.services
     roster, now, tz = s.triage.roster, desk.clock.now(), who.engineer.timezone
-    rows = [_row(roster, e, now, tz, who.engineer.reads) for e in roster.engineers.values()]
+    rows = [_row(roster, e, now, tz) for e in roster.engineers.values()]
     coverage = [(language, [e.name for e in roster.on_duty(now, language=language)] or ["NOBODY"])
                 for language in s.cfg.desk.languages]
     return render(

@@ -19,7 +19,7 @@
       var due = Date.parse(el.getAttribute("data-due"));
       if (isNaN(due)) return;
       var left = due - now, words = el.querySelector(".words");
-      if (words) words.textContent = left <= 0 ? "OVERDUE " + span(left) : "in " + span(left);
+      if (words) words.textContent = left <= 0 ? span(left) + " late" : "in " + span(left);
     });
   }
   function refresh(box) {

@@ -26,10 +26,10 @@ UPDATE tickets SET
     resolution_holder = sla #>> '{outcomes,resolution,holder}',
     resolution_used_s = (sla #>> '{outcomes,resolution,used_s}')::bigint;
 
-CREATE INDEX tickets_queue ON tickets (next_target_at, id)
+CREATE INDEX tickets_queue ON tickets (next_target_at, id, plan, language, priority, assignee)
     WHERE status IN ('new', 'assigned', 'in_progress', 'waiting_customer');
 CREATE INDEX tickets_report ON tickets (
-    created_at, plan, language, priority, rating,
+    created_at, plan, language, priority, rating, assignee,
     first_met, first_due_at, first_holder, first_used_s,
     resolution_met, resolution_due_at, resolution_holder, resolution_used_s);
 
