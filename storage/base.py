@@ -251,11 +251,9 @@ class Store(Protocol):
 
     async def queue_page(self, query: QueueQuery) -> QueuePage: ...
 
-    async def report_figures(
-        self, since: datetime, until: datetime, now: datetime, weeks: Sequence[tuple[datetime, datetime]],
-        bounds: Sequence[int],
-    ) -> dict[str, list[Row]]:
-        """SLA counts over tickets created in [since, until): "groups" (per plan, language,
-        priority and holders), "weeks" (one list per week, per plan), "first" and
-        "resolution" (working time used, in buckets by `bounds`), "ratings"."""
+    async def report_days(self, first_day: str, last_day: str) -> dict[str, list[Row]]:
+        """The report's roll-up over UTC days `first_day`..`last_day` (YYYY-MM-DD, both
+        included) — the tickets created, targets met and missed, ratings given and their sum:
+        "totals" per dimension (plan, language, priority, first_by, resolution_by,
+        first_spread, resolution_spread, rating) and value; "plan_days" per day and plan."""
         ...

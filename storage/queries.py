@@ -16,7 +16,7 @@ a stated order, ties included, so the backends return the same rows in the same 
 | message_by_ref, an album's message | the first written |
 | open_ticket_for | the newest joinable ticket |
 | queue_page | next target (passed first), then id; tickets with no running clock after, by id |
-| report_figures | week, then plan, language, priority, holders (the GROUP BY) |
+| report_days: totals / plan days | dimension, then value / day, then plan |
 
 Ids follow the order rows were written on both backends: a new row's id is above every
 row present (a sequence; SQLite's max + 1).
@@ -284,45 +284,14 @@ def queue_count(where: Sequence[tuple[str, bool]]) -> Sql:
     )
 
 
-# Each clock's outcome as the report counts it: decided when met or missed, or when its
-# target passed unanswered (`now`); its working time used, in buckets for the distribution.
-_DECIDED = "CASE WHEN {c}_met IS NOT NULL OR {c}_due_at <= :now THEN 1 ELSE 0 END"
-_MET = "CASE WHEN {c}_met = 1 THEN 1 ELSE 0 END"
-
-REPORT_FIGURES = Sql(
-    "SELECT plan, language, priority, coalesce(first_holder, assignee, '-') AS first_by, "
-    "coalesce(resolution_holder, assignee, '-') AS resolution_by, count(*) AS tickets, "
-    + ", ".join(
-        f"sum({_DECIDED.format(c=c)}) AS {c}_decided, sum({_MET.format(c=c)}) AS {c}_met_n"
-        for c in ("first", "resolution")
-    )
-    + ", count(rating) AS rated, coalesce(sum(rating), 0) AS rating_sum "
-    "FROM tickets WHERE created_at >= :since AND created_at < :until "
-    "GROUP BY plan, language, priority, first_by, resolution_by"
+# The report's roll-up (kept by triggers on tickets; see the dashboard migration) over a
+# range of UTC days, both ends included: totals per dimension and value, and per day per plan.
+_FIGURES = ("tickets", "first_met", "first_missed", "resolution_met", "resolution_missed", "rated", "rating_sum")
+REPORT_TOTALS = Sql(
+    "SELECT dim, value, " + ", ".join(f"sum({f}) AS {f}" for f in _FIGURES) + " FROM report_days "
+    "WHERE day >= :first_day AND day <= :last_day GROUP BY dim, value ORDER BY dim, value"
 )
-# How many tickets of each plan met each clock, per week (one run per week).
-REPORT_WEEK = Sql(
-    "SELECT :since AS start_at, plan, "
-    + ", ".join(
-        f"sum({_DECIDED.format(c=c)}) AS {c}_decided, sum({_MET.format(c=c)}) AS {c}_met_n"
-        for c in ("first", "resolution")
-    )
-    + " FROM tickets WHERE created_at >= :since AND created_at < :until GROUP BY plan ORDER BY plan"
-)
-
-
-def report_spread(clock: str, bounds: Sequence[int]) -> Sql:
-    """How many decided tickets used how much working time on a clock, in buckets bounded by
-    `bounds` (seconds): bucket i holds used < bounds[i], the last one the rest."""
-    ladder = " ".join(f"WHEN {clock}_used_s < {int(b)} THEN {i}" for i, b in enumerate(bounds))
-    return sql(
-        f"SELECT CASE {ladder} ELSE {len(bounds)} END AS bucket, count(*) AS n FROM tickets "
-        f"WHERE created_at >= :since AND created_at < :until AND {clock}_met IS NOT NULL "
-        "GROUP BY bucket ORDER BY bucket"
-    )
-
-
-RATINGS = Sql(
-    "SELECT rating, count(*) AS n FROM tickets WHERE created_at >= :since AND created_at < :until "
-    "AND rating IS NOT NULL GROUP BY rating ORDER BY rating"
+REPORT_PLAN_DAYS = Sql(
+    "SELECT day, value, " + ", ".join(_FIGURES) + " FROM report_days "
+    "WHERE day >= :first_day AND day <= :last_day AND dim = 'plan' AND tickets <> 0 ORDER BY day, value"
 )

@@ -275,19 +275,10 @@ class SqlStore(ABC):
         rows = [row for page in pages for row in page][: query.limit]
         return QueuePage(rows, counts[0]["n"], counts[0]["overdue"])
 
-    async def report_figures(
-        self, since: datetime, until: datetime, now: datetime, weeks: Sequence[tuple[datetime, datetime]],
-        bounds: Sequence[int],
-    ) -> dict[str, list[Row]]:
-        span = {"since": since, "until": until, "now": now}
-        groups, per_week, first, resolution, ratings = await self._read(
-            Read(q.REPORT_FIGURES, [span]),
-            Read(q.REPORT_WEEK, [{"since": a, "until": b, "now": now} for a, b in weeks]),
-            Read(q.report_spread("first", bounds), [span]),
-            Read(q.report_spread("resolution", bounds), [span]),
-            Read(q.RATINGS, [span]),
-        )
-        return {"groups": groups, "weeks": per_week, "first": first, "resolution": resolution, "ratings": ratings}
+    async def report_days(self, first_day: str, last_day: str) -> dict[str, list[Row]]:
+        days = {"first_day": first_day, "last_day": last_day}
+        totals, plan_days = await self._read(Read(q.REPORT_TOTALS, [days]), Read(q.REPORT_PLAN_DAYS, [days]))
+        return {"totals": totals, "plan_days": plan_days}
 
 
 def _queue_filters(query: QueueQuery) -> list[tuple[str, bool]]:

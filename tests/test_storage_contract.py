@@ -647,9 +647,13 @@ async def _step_back_one_migration(backend: Backend) -> int:
         newest = len(migrations("postgres"))
         await backend.execute(f"DELETE FROM schema_version WHERE version = {newest}")
     # What the newest migration added, undone (keep in step with the newest migration file).
+    on_tickets = "" if isinstance(backend.store, SqliteStore) else " ON tickets"
+    triggers = ("insert", "update", "delete") if on_tickets == "" else ("insert", "update_add", "update_remove", "delete")
     for statement in (
-        "DROP INDEX tickets_queue", "DROP INDEX tickets_report", "DROP TABLE dashboard_links",
+        *(f"DROP TRIGGER tickets_report_{name}{on_tickets}" for name in triggers),
+        "DROP INDEX tickets_queue", "DROP TABLE report_days", "DROP TABLE dashboard_links",
         "DROP TABLE dashboard_sessions",
+        *(() if on_tickets == "" else ("DROP FUNCTION report_days_add", "DROP FUNCTION report_days_remove")),
         *(f"ALTER TABLE tickets DROP COLUMN {column}" for column in (
             "next_target_at", "first_due_at", "first_met", "first_holder", "first_used_s",
             "resolution_due_at", "resolution_met", "resolution_holder", "resolution_used_s")),

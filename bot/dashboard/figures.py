@@ -1,10 +1,11 @@
-"""The report's figures from the store's counts: one grouped count per (plan, language,
-priority, holders) folded into the tables a lead reads, and the working-time buckets."""
+"""The report's figures from the store's roll-up (per UTC day and dimension, kept by
+triggers): the tables a lead reads, the weeks of the chart, the working-time buckets."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from bot.core.services import Services
@@ -12,6 +13,7 @@ from bot.dashboard import present
 
 HOUR = 3600
 # Upper bounds (working seconds) of the distribution's buckets; the last bucket is the rest.
+# The roll-up's triggers (storage/migrations/*/…_dashboard.sql) bucket with the same bounds.
 BOUNDS = (15 * 60, 30 * 60, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, 24 * HOUR, 48 * HOUR, 120 * HOUR)
 BUCKETS = ("<15m", "15–30m", "30m–1h", "1–2h", "2–4h", "4–8h", "8–24h", "1–2d", "2–5d", "5d+")
 
@@ -50,31 +52,57 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def share(row: Mapping[str, Any] | None) -> float | None:
+@dataclass
+class Figures:
+    """Everything the reports page shows, folded from the store's roll-up rows."""
+
+    tables: Tables = field(default_factory=Tables)
+    weekly: dict[tuple[date, str], Count] = field(default_factory=dict)  # (Monday, plan)
+    spreads: dict[str, list[int]] = field(default_factory=lambda: {
+        "first": [0] * len(BUCKETS), "resolution": [0] * len(BUCKETS)})
+    ratings: dict[int, int] = field(default_factory=dict)
+
+
+def share(count: Count | None) -> float | None:
     """Targets met of targets decided, both clocks together; None when none was decided."""
-    if row is None:
+    if count is None:
         return None
-    return _ratio(row["first_met_n"] + row["resolution_met_n"], row["first_decided"] + row["resolution_decided"])
+    return _ratio(count.first_met + count.resolution_met, count.first_decided + count.resolution_decided)
 
 
-def fold(groups: Sequence[Mapping[str, Any]], s: Services) -> Tables:
-    """Per plan, language and priority a ticket counts once with both clocks; per engineer,
-    each clock counts for whoever was charged with it (as in `bot/sla/report.py`)."""
-    tables = Tables()
-    for g in groups:
-        whole = (g["tickets"], g["first_decided"], g["first_met_n"], g["resolution_decided"], g["resolution_met_n"],
-                 g["rated"], g["rating_sum"])
-        for kind, name in (("plan", g["plan"]), ("language", g["language"]), ("priority", f"P{g['priority']}")):
-            _add(tables.by[kind].setdefault(name, Count()), *whole)
-        _add(tables.overall, *whole)
-        first_by = present.engineer_name(s, None if g["first_by"] == "-" else g["first_by"])
-        resolution_by = present.engineer_name(s, None if g["resolution_by"] == "-" else g["resolution_by"])
-        _add(tables.by["engineer"].setdefault(first_by, Count()), g["tickets"], g["first_decided"], g["first_met_n"],
-             0, 0, 0, 0)
-        both = first_by == resolution_by
-        _add(tables.by["engineer"].setdefault(resolution_by, Count()), 0 if both else g["tickets"], 0, 0,
-             g["resolution_decided"], g["resolution_met_n"], g["rated"], g["rating_sum"])
-    return tables
+def fold(found: Mapping[str, Sequence[Mapping[str, Any]]], s: Services) -> Figures:
+    """Per plan, language and priority a ticket counts with both clocks; per engineer each
+    clock counts for whoever was charged with it (as in `bot/sla/report.py`): the tickets
+    and first responses for the first-response holder, resolutions and ratings for the
+    resolution holder."""
+    out = Figures()
+    for r in found["plan_days"]:
+        day = date.fromisoformat(r["day"])
+        _add(out.weekly.setdefault((day - timedelta(days=day.weekday()), r["value"]), Count()), *_whole(r))
+    for r in found["totals"]:
+        dim, value, n = r["dim"], r["value"], r["tickets"]
+        first = (r["first_met"] + r["first_missed"], r["first_met"])
+        resolution = (r["resolution_met"] + r["resolution_missed"], r["resolution_met"])
+        if dim in ("plan", "language", "priority"):
+            _add(out.tables.by[dim].setdefault(value, Count()), *_whole(r))
+        if dim == "plan":
+            _add(out.tables.overall, *_whole(r))
+        elif dim == "first_by":
+            name = present.engineer_name(s, None if value == "-" else value)
+            _add(out.tables.by["engineer"].setdefault(name, Count()), n, *first, 0, 0, 0, 0)
+        elif dim == "resolution_by":
+            name = present.engineer_name(s, None if value == "-" else value)
+            _add(out.tables.by["engineer"].setdefault(name, Count()), 0, 0, 0, *resolution, r["rated"], r["rating_sum"])
+        elif dim in ("first_spread", "resolution_spread"):
+            out.spreads[dim.removesuffix("_spread")][int(value)] += n
+        elif dim == "rating":
+            out.ratings[int(value)] = out.ratings.get(int(value), 0) + n
+    return out
+
+
+def _whole(r: Mapping[str, Any]) -> tuple[int, int, int, int, int, int, int]:
+    return (r["tickets"], r["first_met"] + r["first_missed"], r["first_met"],
+            r["resolution_met"] + r["resolution_missed"], r["resolution_met"], r["rated"], r["rating_sum"])
 
 
 def _add(count: Count, tickets: int, fd: int, fm: int, rd: int, rm: int, rated: int, rating_sum: int) -> None:
