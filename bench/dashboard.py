@@ -5,7 +5,8 @@
 
 The database gets the desk's real schema (migrations applied by `open_store`), then rows
 written by direct SQL (executemany in one transaction, times in the store's own fixed-width
-encoding; the report's roll-up filled afterwards by the migration's own statement): `--open` open tickets created over the last week with their next SLA target
+encoding; the report's roll-up filled afterwards by the migration's own statement):
+`--open` open tickets created over the last week with their next SLA target
 spread from a day ago (overdue) to three days ahead, a fifth unassigned; `--closed` closed
 tickets created over the last two years, each with its SLA columns (targets met or missed,
 holders, working time used) and a rating on a third of them; one breach event per 20 closed
@@ -38,13 +39,13 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.local import LocalChannel  # noqa: E402
-from bot.app.config import DashboardConfig, HttpConfig, load_config  # noqa: E402
-from bot.app.demo_config import on_local_channel  # noqa: E402
-from bot.app.factory import App  # noqa: E402
-from bot.dashboard import tokens  # noqa: E402
-from storage import open_store  # noqa: E402
-from storage.columns import TICKET_COLUMNS  # noqa: E402
+from adapters.local import LocalChannel
+from bot.app.config import DashboardConfig, HttpConfig, load_config
+from bot.app.demo_config import on_local_channel
+from bot.app.factory import App
+from bot.dashboard import tokens
+from storage import open_store
+from storage.columns import TICKET_COLUMNS
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.local import LocalChannel  # noqa: E402
-from bot.app.config import DashboardConfig, HttpConfig, load_config  # noqa: E402
-from bot.app.demo_config import on_local_channel  # noqa: E402
-from bot.app.factory import App  # noqa: E402
-from bot.core.clock import ManualClock  # noqa: E402
-from bot.dashboard.site import mount  # noqa: E402
+from adapters.local import LocalChannel
+from bot.app.config import DashboardConfig, HttpConfig, load_config
+from bot.app.demo_config import on_local_channel
+from bot.app.factory import App
+from bot.core.clock import ManualClock
+from bot.dashboard.site import mount
 
 DOCS = Path(__file__).resolve().parent
 MSK = ZoneInfo("Europe/Moscow")
@@ -129,7 +129,8 @@ async def photograph(base: str, link: str, ticket_id: int) -> None:
                            ("roster", "/desk/roster"), ("reports", "/desk/reports")):
             await page.goto(base + path)
             await page.screenshot(path=str(DOCS / f"dashboard-{name}.png"), full_page=True)
-        phone = await chromium.new_context(viewport={"width": 375, "height": 800}, storage_state=await context.storage_state())
+        signed_in = await context.storage_state()
+        phone = await chromium.new_context(viewport={"width": 375, "height": 800}, storage_state=signed_in)
         page = await phone.new_page()
         await page.goto(base + "/desk/")
         await page.screenshot(path=str(DOCS / "dashboard-queue-phone.png"), full_page=False)

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from storage import Store
 from storage.base import ChangeSet, QueueQuery
 
-from .test_storage_contract import NOW, at, backend, postgres_url, store, ticket  # noqa: F401 - fixtures
+from .test_storage_contract import NOW, Backend, at, backend, postgres_url, ticket  # noqa: F401 - fixtures
 
 LINK = {"token_hash": "h1", "engineer": "olga", "identity": "telegram:100011", "created_at": NOW,
         "expires_at": at(10)}
 
 
-async def test_a_link_is_used_once_and_only_in_time(store: Store) -> None:
+async def test_a_link_is_used_once_and_only_in_time(backend: Backend) -> None:  # noqa: F811 - the contract suite's fixture
+    store = backend.store
     await store.commit(ChangeSet(login_links=[LINK, {**LINK, "token_hash": "h2"}, {**LINK, "token_hash": "h3"}]))
     assert await store.use_login_link("nope", at(1)) is None
     used = await store.use_login_link("h1", at(1))
@@ -25,7 +25,8 @@ async def test_a_link_is_used_once_and_only_in_time(store: Store) -> None:
     assert await store.use_login_link("h3", at(9.9)) is not None  # just in time
 
 
-async def test_a_session_lasts_until_it_ends_or_expires(store: Store) -> None:
+async def test_a_session_lasts_until_it_ends_or_expires(backend: Backend) -> None:  # noqa: F811 - the contract suite's fixture
+    store = backend.store
     row = {"token_hash": "s1", "engineer": "olga", "identity": "telegram:100011", "csrf": "c",
            "created_at": NOW, "expires_at": at(720)}
     await store.open_session(row)
@@ -36,7 +37,8 @@ async def test_a_session_lasts_until_it_ends_or_expires(store: Store) -> None:
     assert await store.session("s2", at(6)) is None
 
 
-async def test_the_queue_is_overdue_first_then_by_time_left(store: Store) -> None:
+async def test_the_queue_is_overdue_first_then_by_time_left(backend: Backend) -> None:  # noqa: F811 - the contract suite's fixture
+    store = backend.store
     tickets = [
         ticket(1001, next_target_at=at(60), plan="premium"),
         ticket(1002, next_target_at=at(-30), assignee=None),  # overdue
@@ -62,7 +64,8 @@ def _totals(found: dict[str, list[dict[str, object]]]) -> dict[tuple[object, obj
             for r in found["totals"] if r["tickets"]}
 
 
-async def test_the_report_roll_up_follows_every_change(store: Store) -> None:
+async def test_the_report_roll_up_follows_every_change(backend: Backend) -> None:  # noqa: F811 - the contract suite's fixture
+    store = backend.store
     day = NOW.date().isoformat()
     met = ticket(1001, first_met=1, first_used_s=600, first_holder="anna", rating=5)
     missed = ticket(1002, first_met=0, first_used_s=4000, first_holder="dmitry", assignee="dmitry", plan="premium")

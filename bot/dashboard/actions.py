@@ -61,10 +61,25 @@ def override_command(form: Form) -> str:
     return " ".join([*parts, _text(form, "reason")]).strip()
 
 
+# The answer to each session's last form, shown once on the page it returns to.
+_answers: dict[str, tuple[str, bool]] = {}
+_KEPT = 1000
+
+
 async def run(desk: Desk, viewer: Viewer, text: str) -> Reply:
-    """The command as the viewer, answered here (not in a chat)."""
+    """The command as the viewer, answered here (not in a chat); the answer is kept for
+    the page the form returns to (`answer`)."""
     request = CommandRequest(
         Sender(viewer.identity, viewer.engineer.name), ConversationRef(CHANNEL, viewer.engineer.id), text,
         private=True,
     )
-    return await desk.command(request)
+    reply = await desk.command(request)
+    if len(_answers) >= _KEPT:
+        _answers.clear()
+    _answers[viewer.token_hash] = (reply.text or "Done.", reply.ok)
+    return reply
+
+
+def answer(viewer: Viewer) -> tuple[str, bool] | None:
+    """The answer to the viewer's last form, once."""
+    return _answers.pop(viewer.token_hash, None)

@@ -24,7 +24,6 @@ from routing.roster import DutyWindow, Engineer, Roster
 
 HORIZON = timedelta(hours=72)
 PAGE_LANGUAGE = "en"  # the dashboard's pages are in English
-_said: dict[str, tuple[str, bool]] = {}
 
 
 def _kind(window: DutyWindow) -> str:
@@ -88,7 +87,7 @@ async def page(desk: Desk, request: web.Request) -> web.StreamResponse:
     return render(
         request, "roster.html", title="Roster", rows=rows, coverage=coverage, ticks=_ticks(now, tz),
         on_now=[r for r in rows if r["now"] != "off duty"], now_local=present.local(now, tz, "%a %d %b %H:%M %Z"),
-        engineers=[(e.id, e.name) for e in roster.engineers.values()], said=_said.pop(who.token_hash, None),
+        engineers=[(e.id, e.name) for e in roster.engineers.values()], said=actions.answer(who),
         start_default=now.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M"),
     )
 
@@ -97,6 +96,5 @@ async def override(desk: Desk, request: web.Request) -> web.StreamResponse:
     """A lead's override, through the `override` command (checked, stored, routing reloaded)."""
     who = require_lead(request)
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-    reply = await actions.run(desk, who, actions.override_command(form))
-    _said[who.token_hash] = (reply.text or "Done.", reply.ok)
+    await actions.run(desk, who, actions.override_command(form))
     return see_other("/desk/roster")

@@ -16,9 +16,6 @@ from bot.dashboard.render import render
 from bot.sla.clocks import BREACH
 from storage.base import Row
 
-# What the last form of a session said, shown once on the page it returns to.
-_said: dict[str, tuple[str, bool]] = {}
-
 
 def _timeline(messages: list[Row], events: list[Row], tz: str) -> list[dict[str, Any]]:
     """Messages and events in the order they happened (a message before the events it caused)."""
@@ -59,7 +56,7 @@ async def page(desk: Desk, request: web.Request) -> web.StreamResponse:
     tz, now = who.engineer.timezone, desk.clock.now()
     org = s.directory.organisation(t.org_id)
     outbox = await desk.store.outbox_rows(ticket_id)
-    said = _said.pop(who.token_hash, None)
+    said = actions.answer(who)
     return render(
         request, "ticket.html", title=t.display_id, t=t, org=org.name if org else "—",
         assignee=present.engineer_name(s, t.assignee), now=now.isoformat(),
@@ -80,6 +77,5 @@ async def act(desk: Desk, request: web.Request) -> web.StreamResponse:
     ticket_id = int(request.match_info["id"])
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     text = actions.ticket_command(who, ticket_id, form.get("action", ""), form)
-    reply = await actions.run(desk, who, text)
-    _said[who.token_hash] = (reply.text or "Done.", reply.ok)
+    await actions.run(desk, who, text)
     return see_other(f"/desk/ticket/{ticket_id}")
