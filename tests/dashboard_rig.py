@@ -37,7 +37,7 @@ def dashboard_config(base: Config, db: Path, tg: TelegramStandIn) -> tuple[Confi
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cfg = telegram_config(base, db, tg).model_copy(update={
-        "http": HttpConfig(port=port), "dashboard": DashboardConfig(enabled=True, public_url=url),
+        "http": HttpConfig(port=port), "dashboard": DashboardConfig(enabled=True, public_url=url, refresh_seconds=2),
     })
     return cfg, url
 

@@ -16,7 +16,7 @@ from bot.core.clock import ManualClock
 from bot.core.domain import EventType
 from routing.language import LanguageDetector
 from tests.standins.telegram_api import TelegramStandIn
-from tests.test_telegram_flow import ANNA, DMITRY, IVAN, OLGA, STAFF, Rig, tg  # noqa: F401 - tg is a fixture
+from tests.test_telegram_flow import ALICE, ANNA, DMITRY, IVAN, OLGA, STAFF, Rig, tg  # noqa: F401 - tg is a fixture
 
 from .conftest import MSK
 from .dashboard_rig import browser, dashboard_config, link_for, needs_chromium, open_dashboard_rig
@@ -63,6 +63,12 @@ async def test_a_lead_signs_in_from_telegram_and_sees_the_queue(rig: Rig, chromi
     cookie = next(c for c in await page.context.cookies() if c["name"] == "dutydesk_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/desk/"
     assert not cookie["secure"]  # http here; an https public_url makes it Secure
+
+    # Live: a new ticket appears on the open page by itself (it refreshes every 2 s here).
+    rig.tg.user_sends(ALICE, "Production down: all users get 502 on login")
+    await rig.settle()
+    await page.locator("table.queue", has_text="T-1002").wait_for(timeout=15_000)
+    assert "ACME" in await page.locator("table.queue tbody tr", has_text="T-1002").inner_text()
 
 
 async def test_a_lead_reassigns_a_ticket_and_the_engineers_are_pinged(rig: Rig, chromium: Any) -> None:
