@@ -276,11 +276,16 @@ def queue_page(where: Sequence[tuple[str, bool]], timed: bool) -> Sql:
 
 
 def queue_count(where: Sequence[tuple[str, bool]]) -> Sql:
-    clauses = [f"status IN {OPEN_SQL}", *(clause for clause, wanted in where if wanted)]
+    """How many open tickets match: with a running clock, of those overdue, and without one
+    — each a range of the index `tickets_queue`, which holds the filters' columns too."""
+    filters = "".join(f" AND {clause}" for clause, wanted in where if wanted)
+
+    def count(condition: str) -> str:
+        return f"(SELECT count(*) FROM tickets WHERE status IN {OPEN_SQL} AND {condition}{filters})"
+
     return sql(
-        "SELECT count(*) AS n, count(next_target_at) AS timed, "
-        f"coalesce(sum(CASE WHEN next_target_at <= :now THEN 1 ELSE 0 END), 0) AS overdue "
-        f"FROM tickets WHERE {' AND '.join(clauses)}"
+        f"SELECT {count('next_target_at IS NOT NULL')} AS timed, {count('next_target_at <= :now')} AS overdue, "
+        f"{count('next_target_at IS NULL')} AS untimed"
     )
 
 

@@ -273,7 +273,7 @@ class SqlStore(ABC):
             reads.append(Read(q.queue_page(where, timed=False), [{**params, "offset": untimed_offset}]))
         pages = await self._read(*reads)
         rows = [row for page in pages for row in page][: query.limit]
-        return QueuePage(rows, counts[0]["n"], counts[0]["overdue"])
+        return QueuePage(rows, timed + counts[0]["untimed"], counts[0]["overdue"])
 
     async def report_days(self, first_day: str, last_day: str) -> dict[str, list[Row]]:
         days = {"first_day": first_day, "last_day": last_day}

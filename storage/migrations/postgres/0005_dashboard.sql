@@ -1,8 +1,9 @@
 -- Version 5: the lead's dashboard (bot/dashboard); the same as sqlite/0006_dashboard.sql.
 --
 -- Each ticket's SLA figures as plain columns beside its JSON record, written with the row
--- (bot/core/records.py): the queue orders open tickets by `next_target_at` through an index,
--- and reports count met and missed targets from a covering index.
+-- (bot/core/records.py): the queue orders open tickets by `next_target_at` through an index
+-- (holding the filters' columns, so counts never read a row), and the report's roll-up
+-- below is kept from them.
 ALTER TABLE tickets ADD COLUMN next_target_at TIMESTAMPTZ;
 ALTER TABLE tickets ADD COLUMN first_due_at TIMESTAMPTZ;
 ALTER TABLE tickets ADD COLUMN first_met INTEGER;
@@ -146,7 +147,7 @@ CREATE TRIGGER tickets_report_update_add AFTER UPDATE ON tickets
 CREATE TRIGGER tickets_report_delete AFTER DELETE ON tickets
     FOR EACH ROW EXECUTE FUNCTION report_days_remove();
 
-CREATE INDEX tickets_queue ON tickets (next_target_at, id, plan, language, priority, assignee)
+CREATE INDEX tickets_queue ON tickets (next_target_at, id, plan, language, priority, assignee, status)
     WHERE status IN ('new', 'assigned', 'in_progress', 'waiting_customer');
 
 CREATE TABLE dashboard_links (

@@ -3,8 +3,8 @@
 -- Each ticket's SLA figures as plain columns beside its JSON record, written with the row
 -- (bot/core/records.py): the queue orders open tickets by `next_target_at` (the earliest
 -- target of a clock still running, passed or ahead) through an index instead of reading
--- every deadline, and reports count met and missed targets over a million tickets from a
--- covering index instead of parsing a million JSON records.
+-- every deadline (the index holds the filters' columns, so counts never read a row), and
+-- the report's roll-up below is kept from them.
 ALTER TABLE tickets ADD COLUMN next_target_at TEXT;
 ALTER TABLE tickets ADD COLUMN first_due_at TEXT;
 ALTER TABLE tickets ADD COLUMN first_met INTEGER;
@@ -177,7 +177,7 @@ BEGIN
         rating_sum = report_days.rating_sum + excluded.rating_sum;
 END;
 
-CREATE INDEX tickets_queue ON tickets (next_target_at, id, plan, language, priority, assignee)
+CREATE INDEX tickets_queue ON tickets (next_target_at, id, plan, language, priority, assignee, status)
     WHERE status IN ('new', 'assigned', 'in_progress', 'waiting_customer');
 
 -- One-time login links: only the SHA-256 of the token is kept; used once, within minutes.
