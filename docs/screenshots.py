@@ -33,7 +33,7 @@ from bot.dashboard.site import mount
 
 DOCS = Path(__file__).resolve().parent
 MSK = ZoneInfo("Europe/Moscow")
-TODAY = datetime(2026, 11, 24, 11, 40, tzinfo=MSK)  # a Tuesday morning
+TODAY = datetime(2026, 11, 24, 11, 55, tzinfo=MSK)  # a Tuesday morning
 CUSTOMERS = {  # local twin of each example customer: what they write
     "200001": "Добрый день! Не формируется отчёт по остаткам, ошибка 500.",
     "200011": "Подскажите, как выгрузить справочник номенклатуры?",
@@ -104,8 +104,9 @@ class Desk:
         for i, (user, text) in enumerate(sorted(CUSTOMERS.items())):
             await self.run_until(TODAY.replace(hour=10) + timedelta(minutes=17 * i))
             ticket_id = await self.ticket(user, text)
-            if i % 3 == 0:
+            if i % 3 == 1:  # some answered; the premium one is not, and goes overdue
                 await self.answer(ticket_id, "Добрый день! Смотрим.")
+        await self.local.command("100011", "override tom 14:00 18:00 instead anna training")
         await self.run_until(TODAY)
 
 
