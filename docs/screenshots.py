@@ -102,7 +102,7 @@ class Desk:
     async def this_morning(self) -> None:
         await self.run_until(TODAY.replace(hour=9, minute=50))
         for i, (user, text) in enumerate(sorted(CUSTOMERS.items())):
-            await self.run_until(TODAY.replace(hour=10) + timedelta(minutes=17 * i))
+            await self.run_until(TODAY.replace(hour=10, minute=0) + timedelta(minutes=17 * i))
             ticket_id = await self.ticket(user, text)
             if i % 3 == 1:  # some answered; the premium one is not, and goes overdue
                 await self.answer(ticket_id, "Добрый день! Смотрим.")
