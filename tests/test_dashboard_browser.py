@@ -130,3 +130,20 @@ async def test_the_pages_fit_a_phone_and_work_by_keyboard(rig: Rig, chromium: An
             break
     await page.keyboard.press("Enter")
     await page.wait_for_url("**/desk/ticket/1001")
+
+
+async def test_a_lead_adds_an_override_on_the_roster(rig: Rig, chromium: Any) -> None:
+    page = await sign_in(chromium, await link_for(rig, OLGA))
+    await page.get_by_role("link", name="Roster").click()
+    await page.get_by_label("Who covers").select_option("tom")
+    await page.get_by_label("From", exact=True).fill("2026-11-24T13:00")
+    await page.get_by_label("To", exact=True).fill("2026-11-24T17:00")
+    await page.get_by_label("Instead of").select_option("anna")
+    await page.get_by_label("Reason", exact=True).fill("training")
+    await page.get_by_role("button", name="Add override").click()
+    await page.wait_for_url("**/desk/roster")
+    assert "Done:" in await page.locator(".said").inner_text()
+    [row] = await rig.store.overrides(rig.app.desk.clock.now())
+    assert (row["engineer"], row["replaces"], row["created_by"]) == ("tom", "anna", "olga")
+    tom = await page.locator(".person", has_text="Tom Baker").locator(".spans").inner_text()
+    assert "OVERRIDE Tue 24 Nov 13:00 – 17:00: override: covers anna (training)" in tom
