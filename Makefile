@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/telegram_send.py
 	$(BIN)/python bench/faults.py
 	$(BIN)/python bench/failover.py
+	$(BIN)/python bench/dashboard.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

@@ -56,11 +56,13 @@ class ChangeSet:
     # Updates set aside, upserted by (channel, key): attempts add up, the rest is replaced.
     dead_letters: list[Row] = field(default_factory=list)
     hints: list[Row] = field(default_factory=list)  # conversations just told what the desk reads
+    login_links: list[Row] = field(default_factory=list)  # the dashboard's one-time links (hashed)
 
     def __bool__(self) -> bool:
         return any(
             (self.keys, self.tickets, self.messages, self.events, self.outbox, self.deadlines,
-             self.fired, self.refs, self.overrides, self.fresh, self.dead_letters, self.hints)
+             self.fired, self.refs, self.overrides, self.fresh, self.dead_letters, self.hints,
+             self.login_links)
         )
 
 
@@ -122,6 +124,27 @@ class Counts:
     dead_letters: list[Row]  # state, n
 
 
+@dataclass(frozen=True)
+class QueueQuery:
+    """A page of the dashboard's queue: open tickets, most urgent first, filtered."""
+
+    now: datetime
+    plan: str | None = None
+    priority: int | None = None
+    language: str | None = None
+    assignee: str | None = None
+    unassigned: bool = False
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[Row]
+    total: int
+    overdue: int
+
+
 class Store(Protocol):
     async def close(self) -> None: ...
 
@@ -153,6 +176,10 @@ class Store(Protocol):
     async def events(self, ticket_id: int) -> list[Row]: ...
 
     async def events_between(self, types: tuple[str, ...], start: datetime, end: datetime) -> list[Row]: ...
+
+    async def latest_events(self, type_: str, start: datetime, end: datetime, limit: int) -> list[Row]:
+        """Events of one type in [start, end), newest first, at most `limit`."""
+        ...
 
     async def outbox_rows(self, ticket_id: int | None = None, state: str | None = None) -> list[Row]: ...
 
@@ -231,4 +258,27 @@ class Store(Protocol):
     async def erase_customer(self, customer: str, pseudonym: str, audit: Row) -> list[int]:
         """Erase one customer's personal data from every ticket they filed — names, texts,
         chat ids; the ticket becomes `pseudonym`'s — logging `audit` on each; their ids."""
+        ...
+
+    # -- the dashboard ---------------------------------------------------------------------------
+
+    async def use_login_link(self, token_hash: str, now: datetime) -> Row | None:
+        """The link, marked used — if it exists, is unused and not expired; else None."""
+        ...
+
+    async def open_session(self, row: Row) -> None: ...
+
+    async def session(self, token_hash: str, now: datetime) -> Row | None:
+        """A session neither ended nor expired at `now`."""
+        ...
+
+    async def end_session(self, token_hash: str, now: datetime) -> None: ...
+
+    async def queue_page(self, query: QueueQuery) -> QueuePage: ...
+
+    async def report_days(self, first_day: str, last_day: str) -> dict[str, list[Row]]:
+        """The report's roll-up over UTC days `first_day`..`last_day` (YYYY-MM-DD, both
+        included) — the tickets created, targets met and missed, ratings given and their sum:
+        "totals" per dimension (plan, language, priority, first_by, resolution_by,
+        first_spread, resolution_spread, rating) and value; "plan_days" per day and plan."""
         ...

@@ -65,6 +65,7 @@ def commit(cs: ChangeSet) -> list[Step]:
         *_fresh(cs.fresh),
         Step(q.UPSERT_DEAD_LETTER, cs.dead_letters),
         Step(q.UPSERT_HINT, [_in_conversation(h) for h in cs.hints]),
+        Step(q.INSERT_LOGIN_LINK, cs.login_links),
     ) if step.rows]
 
 

@@ -6,6 +6,7 @@ a stated order, ties included, so the backends return the same rows in the same 
 | query | order |
 |---|---|
 | tickets(query) | newest id first |
+| latest_events | newest first (time, then id) |
 | messages, events, events_between, outbox_rows, pending_outbox, overrides | id (the order written) |
 | staff_threads | ticket id, then channel |
 | deadlines(ticket), due_deadlines | due time, then id (written first, due first) |
@@ -14,6 +15,8 @@ a stated order, ties included, so the backends return the same rows in the same 
 | ticket_by_thread (two tickets bound to one thread) | the newest ticket |
 | message_by_ref, an album's message | the first written |
 | open_ticket_for | the newest joinable ticket |
+| queue_page | next target (passed first), then id; tickets with no running clock after, by id |
+| report_days: totals / plan days | dimension, then value / day, then plan |
 
 Ids follow the order rows were written on both backends: a new row's id is above every
 row present (a sequence; SQLite's max + 1).
@@ -32,10 +35,13 @@ from storage.columns import (
     HINT_COLUMNS,
     JOINABLE_SQL,
     KEY_COLUMNS,
+    LOGIN_LINK_COLUMNS,
     MESSAGE_COLUMNS,
+    OPEN_SQL,
     OUTBOX_COLUMNS,
     OVERRIDE_COLUMNS,
     REF_COLUMNS,
+    SESSION_COLUMNS,
     TICKET_COLUMNS,
 )
 from storage.dialect import Sql, placeholders, sql
@@ -70,6 +76,9 @@ MESSAGE_BY_REF = Sql(
 )
 MESSAGES = Sql("SELECT * FROM messages WHERE ticket_id = :ticket_id ORDER BY id")
 EVENTS = Sql("SELECT * FROM events WHERE ticket_id = :ticket_id ORDER BY id")
+LATEST_EVENTS = Sql(
+    "SELECT * FROM events WHERE type = :type AND at >= :start AND at < :end ORDER BY at DESC, id DESC LIMIT :limit"
+)
 EVENTS_BETWEEN = Sql("SELECT * FROM events WHERE type IN (:types*) AND at >= :start AND at < :end ORDER BY id")
 PENDING_OUTBOX = Sql("SELECT * FROM outbox WHERE state = 'pending' AND id > :after_id ORDER BY id LIMIT :limit")
 STAFF_THREADS = Sql("SELECT * FROM staff_threads ORDER BY ticket_id, channel")
@@ -99,6 +108,21 @@ PASSED_TARGETS = Sql(
     "GROUP BY d.ticket_id, d.clock ORDER BY target_at, d.ticket_id, d.clock LIMIT :limit"
 )
 OVERRIDES = Sql("SELECT * FROM overrides WHERE end_at > :ending_after ORDER BY id")
+
+# -- the dashboard: login links, sessions ------------------------------------------------------
+
+INSERT_LOGIN_LINK = _insert("dashboard_links", LOGIN_LINK_COLUMNS)
+# A link is used once: only the first use within its time changes the row.
+USE_LOGIN_LINK = Sql(
+    "UPDATE dashboard_links SET used_at = :now WHERE token_hash = :token_hash AND used_at IS NULL "
+    "AND expires_at > :now"
+)
+LOGIN_LINK = Sql("SELECT * FROM dashboard_links WHERE token_hash = :token_hash")
+INSERT_SESSION = _insert("dashboard_sessions", SESSION_COLUMNS)
+SESSION = Sql(
+    "SELECT * FROM dashboard_sessions WHERE token_hash = :token_hash AND ended_at IS NULL AND expires_at > :now"
+)
+END_SESSION = Sql("UPDATE dashboard_sessions SET ended_at = :now WHERE token_hash = :token_hash")
 
 # -- intake: what the desk reads before deciding about messages --------------------------------
 
@@ -306,4 +330,40 @@ FORGET = (
         "UPDATE tickets SET customer = :pseudonym, customer_name = '', subject = :erased, chat_id = :erased, "
         "thread_id = '' WHERE id IN (:ticket_ids*)"
     ),
+)
+
+
+def queue_page(where: Sequence[tuple[str, bool]], timed: bool) -> Sql:
+    """One segment of the dashboard's queue: open tickets with a running clock by their next
+    target (the index `tickets_queue`), or those without one by id; with the filters wanted."""
+    clauses = [f"status IN {OPEN_SQL}", f"next_target_at IS {'NOT ' if timed else ''}NULL"]
+    clauses += [clause for clause, wanted in where if wanted]
+    order = "next_target_at, id" if timed else "id"
+    return sql(f"SELECT * FROM tickets WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT :limit OFFSET :offset")
+
+
+def queue_count(where: Sequence[tuple[str, bool]]) -> Sql:
+    """How many open tickets match: with a running clock, of those overdue, and without one
+    — each a range of the index `tickets_queue`, which holds the filters' columns too."""
+    filters = "".join(f" AND {clause}" for clause, wanted in where if wanted)
+
+    def count(condition: str) -> str:
+        return f"(SELECT count(*) FROM tickets WHERE status IN {OPEN_SQL} AND {condition}{filters})"
+
+    return sql(
+        f"SELECT {count('next_target_at IS NOT NULL')} AS timed, {count('next_target_at <= :now')} AS overdue, "
+        f"{count('next_target_at IS NULL')} AS untimed"
+    )
+
+
+# The report's roll-up (kept by triggers on tickets; see the dashboard migration) over a
+# range of UTC days, both ends included: totals per dimension and value, and per day per plan.
+_FIGURES = ("tickets", "first_met", "first_missed", "resolution_met", "resolution_missed", "rated", "rating_sum")
+REPORT_TOTALS = Sql(
+    "SELECT dim, value, " + ", ".join(f"sum({f}) AS {f}" for f in _FIGURES) + " FROM report_days "
+    "WHERE day >= :first_day AND day <= :last_day GROUP BY dim, value ORDER BY dim, value"
+)
+REPORT_PLAN_DAYS = Sql(
+    "SELECT day, value, " + ", ".join(_FIGURES) + " FROM report_days "
+    "WHERE day >= :first_day AND day <= :last_day AND dim = 'plan' AND tickets <> 0 ORDER BY day, value"
 )

@@ -14,7 +14,18 @@ from typing import Any
 
 from storage import plan
 from storage import queries as q
-from storage.base import AnotherRunner, Booking, ChangeSet, Counts, Intake, Probe, Row, TicketQuery
+from storage.base import (
+    AnotherRunner,
+    Booking,
+    ChangeSet,
+    Counts,
+    Intake,
+    Probe,
+    QueuePage,
+    QueueQuery,
+    Row,
+    TicketQuery,
+)
 from storage.columns import TICKET_COLUMNS
 from storage.dialect import Dialect, Sql
 from storage.migrations import migrations, refuse_newer
@@ -158,6 +169,9 @@ class SqlStore(ABC):
     async def events_between(self, types: tuple[str, ...], start: datetime, end: datetime) -> list[Row]:
         return await self._rows(q.EVENTS_BETWEEN, types=types, start=start, end=end)
 
+    async def latest_events(self, type_: str, start: datetime, end: datetime, limit: int) -> list[Row]:
+        return await self._rows(q.LATEST_EVENTS, type=type_, start=start, end=end, limit=limit)
+
     async def outbox_rows(self, ticket_id: int | None = None, state: str | None = None) -> list[Row]:
         return await self._rows(q.outbox_rows(ticket_id, state), ticket_id=ticket_id, state=state)
 
@@ -263,6 +277,53 @@ class SqlStore(ABC):
             await self._transaction(plan.erasure(q.FORGET, ids, audit, customer=customer, pseudonym=pseudonym))
             erased += ids
         return erased
+
+    # -- the dashboard ---------------------------------------------------------------------------
+
+    async def use_login_link(self, token_hash: str, now: datetime) -> Row | None:
+        if not await self._change(q.USE_LOGIN_LINK, token_hash=token_hash, now=now):
+            return None
+        return await self._row(q.LOGIN_LINK, token_hash=token_hash)
+
+    async def open_session(self, row: Row) -> None:
+        await self._transaction([Step(q.INSERT_SESSION, [row])])
+
+    async def session(self, token_hash: str, now: datetime) -> Row | None:
+        return await self._row(q.SESSION, token_hash=token_hash, now=now)
+
+    async def end_session(self, token_hash: str, now: datetime) -> None:
+        await self._change(q.END_SESSION, token_hash=token_hash, now=now)
+
+    async def queue_page(self, query: QueueQuery) -> QueuePage:
+        """Passed and pending targets first (by the index on them), then the open tickets
+        with no clock running; both segments read in one unit of work."""
+        where = _queue_filters(query)
+        params = {"plan": query.plan, "priority": query.priority, "language": query.language,
+                  "assignee": query.assignee, "now": query.now, "limit": query.limit}
+        [counts] = await self._read(Read(q.queue_count(where), [params]))
+        timed = counts[0]["timed"]
+        reads = [Read(q.queue_page(where, timed=True), [{**params, "offset": query.offset}])]
+        if query.offset + query.limit > timed:
+            untimed_offset = max(0, query.offset - timed)
+            reads.append(Read(q.queue_page(where, timed=False), [{**params, "offset": untimed_offset}]))
+        pages = await self._read(*reads)
+        rows = [row for page in pages for row in page][: query.limit]
+        return QueuePage(rows, timed + counts[0]["untimed"], counts[0]["overdue"])
+
+    async def report_days(self, first_day: str, last_day: str) -> dict[str, list[Row]]:
+        days = {"first_day": first_day, "last_day": last_day}
+        totals, plan_days = await self._read(Read(q.REPORT_TOTALS, [days]), Read(q.REPORT_PLAN_DAYS, [days]))
+        return {"totals": totals, "plan_days": plan_days}
+
+
+def _queue_filters(query: QueueQuery) -> list[tuple[str, bool]]:
+    return [
+        ("plan = :plan", query.plan is not None),
+        ("priority = :priority", query.priority is not None),
+        ("language = :language", query.language is not None),
+        ("assignee = :assignee", query.assignee is not None),
+        ("assignee IS NULL", query.unassigned),
+    ]
 
 
 def _loads(rows: list[Row]) -> Loads:

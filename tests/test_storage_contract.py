@@ -202,6 +202,8 @@ def ticket(ticket_id: int, **changes: Any) -> Row:
         "created_at": NOW, "updated_at": NOW, "first_response_at": None, "resolved_at": None,
         "closed_at": None, "last_customer_at": NOW, "last_update_at": None, "last_customer_message": None,
         "clock_running_since": NOW, "clock_used_s": 0, "clock_paused_at": None, "rating": None, "sla": {},
+        "next_target_at": None, "first_due_at": None, "first_met": None, "first_holder": None, "first_used_s": None,
+        "resolution_due_at": None, "resolution_met": None, "resolution_holder": None, "resolution_used_s": None,
     }
     row.update(changes)
     return row
@@ -645,10 +647,18 @@ async def _step_back_one_migration(backend: Backend) -> int:
         newest = len(migrations("postgres"))
         await backend.execute(f"DELETE FROM schema_version WHERE version = {newest}")
     # What the newest migration added, undone (keep in step with the newest migration file).
-    if isinstance(backend.store, SqliteStore):
-        await backend.execute("DROP TRIGGER events_no_update")
-    else:
-        await backend.execute("DROP FUNCTION events_erase_only() CASCADE")
+    on_tickets = "" if isinstance(backend.store, SqliteStore) else " ON tickets"
+    triggers = ("insert", "update", "delete") if on_tickets == "" else ("insert", "update_add", "update_remove", "delete")
+    for statement in (
+        *(f"DROP TRIGGER tickets_report_{name}{on_tickets}" for name in triggers),
+        "DROP INDEX tickets_queue", "DROP TABLE report_days", "DROP TABLE dashboard_links",
+        "DROP TABLE dashboard_sessions",
+        *(() if on_tickets == "" else ("DROP FUNCTION report_days_add", "DROP FUNCTION report_days_remove")),
+        *(f"ALTER TABLE tickets DROP COLUMN {column}" for column in (
+            "next_target_at", "first_due_at", "first_met", "first_holder", "first_used_s",
+            "resolution_due_at", "resolution_met", "resolution_holder", "resolution_used_s")),
+    ):
+        await backend.execute(statement)
     return newest - 1
 
 

@@ -23,6 +23,7 @@ from bot.app.fields import ChannelSettings, ConfigError, Language, Model, Secret
 from bot.app.sections import (
     BUILT_IN_PLAN,
     CalendarConfig,
+    DashboardConfig,
     DeliveryConfig,
     DeskConfig,
     EngineerConfig,
@@ -43,10 +44,10 @@ from bot.app.sections import (
 from bot.delivery.descriptor import ChannelDescriptor
 
 __all__ = [
-    "CalendarConfig", "Config", "ConfigError", "DeliveryConfig", "DeskConfig", "EngineerConfig", "HealthConfig",
-    "HttpConfig", "IntakeConfig", "OrganisationConfig", "PlanConfig", "RetentionConfig", "RoutingConfig",
-    "SchedulerConfig", "Secret", "ShiftConfig", "StandbyConfig", "StorageConfig", "check_secrets", "config_model",
-    "literal_secrets", "load_config", "parse_config", "resolve_storage_url",
+    "CalendarConfig", "Config", "ConfigError", "DashboardConfig", "DeliveryConfig", "DeskConfig", "EngineerConfig",
+    "HealthConfig", "HttpConfig", "IntakeConfig", "OrganisationConfig", "PlanConfig", "RetentionConfig",
+    "RoutingConfig", "SchedulerConfig", "Secret", "ShiftConfig", "StandbyConfig", "StorageConfig", "check_secrets",
+    "config_model", "literal_secrets", "load_config", "parse_config", "resolve_storage_url",
 ]
 
 
@@ -61,6 +62,7 @@ class Config(Model):
     delivery: DeliveryConfig = DeliveryConfig()
     intake: IntakeConfig = IntakeConfig()
     http: HttpConfig = HttpConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     health: HealthConfig = HealthConfig()
     standby: StandbyConfig = StandbyConfig()
     routing: RoutingConfig = RoutingConfig()

@@ -89,6 +89,10 @@ class App:
             await adapter.start(self.desk, self.http)
             self._started.append(name)
         if self.http is not None and self.owns_http:
+            if self.cfg.dashboard.enabled:
+                from bot.dashboard.site import mount
+
+                mount(self.http.app, self.desk)
             await self._serve_http(self.http)
         await self.dispatcher.start()
         await self.scheduler.start()

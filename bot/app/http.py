@@ -43,7 +43,9 @@ class HttpServer:
         self._posts[path] = handler
 
     async def _post(self, request: web.Request) -> web.StreamResponse:
-        handler = self._posts.get(request.path)
+        """Every method lands here (so an unknown path is a 404, not a 405); only a POST to
+        a registered webhook has a handler."""
+        handler = self._posts.get(request.path) if request.method == "POST" else None
         if handler is None:
             raise web.HTTPNotFound()
         return await handler(request)
@@ -54,7 +56,7 @@ class HttpServer:
     async def start(self) -> None:
         # Last, so that routes registered on the router directly come first.
         if not self.app.router.frozen:
-            self.app.router.add_post(_WEBHOOKS, self._post)
+            self.app.router.add_route("*", _WEBHOOKS, self._post)
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)

@@ -234,6 +234,19 @@ class SchedulerConfig(Model):
 
 
 
+class DashboardConfig(Model):
+    """The lead's web dashboard at `/desk/` on the HTTP server (bot/dashboard)."""
+
+    enabled: bool = False
+    # How people reach the HTTP server (behind a proxy: its https address); login links
+    # point there, and an https address makes the session cookie Secure.
+    public_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    session_hours: float = Field(default=12, gt=0, le=24 * 7)
+    link_minutes: float = Field(default=10, gt=0, le=60)
+    page_size: int = Field(default=50, ge=10, le=500)
+    refresh_seconds: int = Field(default=15, ge=2, le=600)  # how often open pages fetch fresh data
+
+
 class HealthConfig(Model):
     """What `/readyz` allows before it answers 503 (bot/app/readiness.py)."""
 

@@ -74,6 +74,10 @@ class Runner:
         self.http = HttpServer(cfg.http.host, cfg.http.port)
         self.http.app.router.add_get("/readyz", self.readiness.handle)
         serve_metrics(self.http, self._metrics)
+        if cfg.dashboard.enabled:
+            from bot.dashboard.site import mount
+
+            mount(self.http.app, lambda: None if self.app is None else self.app.desk)
         self._serving = False
         self._detector: LanguageDetector | None = None
         # After a takeover, when the previous holder has surely noticed: the store opens

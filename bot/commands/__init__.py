@@ -6,7 +6,7 @@ Adapters translate a slash command, a bot command or a button press into a
 
 from __future__ import annotations
 
-from bot.commands import customer, lead, staff  # noqa: F401 - importing registers the commands
+from bot.commands import customer, dashboard, lead, staff  # noqa: F401 - importing registers the commands
 from bot.commands.core import (
     ALIASES,
     CUSTOMERS,

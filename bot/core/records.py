@@ -21,6 +21,7 @@ from bot.core.domain import (
     Ticket,
 )
 from bot.delivery.contract import Audience, Button, Outbound, Recipient, SourceRef
+from bot.sla.clocks import FIRST_RESPONSE, RESOLUTION
 from routing.roster import Override
 from storage.base import Row
 
@@ -76,7 +77,39 @@ def ticket_to_row(ticket: Ticket) -> Row:
         "clock_used_s": ticket.clock.resolution_used_s,
         "clock_paused_at": ticket.clock.paused_at,
         "sla": sla_to_json(ticket.sla),
+        **sla_columns(ticket),
     }
+
+
+def sla_columns(ticket: Ticket) -> Row:
+    """The SLA record's figures as plain columns beside it, so that the dashboard's queue
+    orders by an index and its reports count a million tickets without parsing their JSON:
+    the next target of a clock still running (passed or ahead), and each clock's target,
+    verdict, holder and working time used."""
+    outcomes = ticket.sla.outcomes
+    running = [o.due_at for c in (FIRST_RESPONSE, RESOLUTION) if (o := outcomes.get(c)) is not None
+               and o.decided_at is None and o.due_at is not None]
+    row: Row = {"next_target_at": min(running, default=None)}
+    for prefix, clock in (("first", FIRST_RESPONSE), ("resolution", RESOLUTION)):
+        o = outcomes.get(clock)
+        row |= {
+            f"{prefix}_due_at": o.due_at if o else None,
+            f"{prefix}_met": _verdict(o),
+            f"{prefix}_holder": o.holder if o else None,
+            f"{prefix}_used_s": o.used_s if o else None,
+        }
+    return row
+
+
+def _verdict(outcome: ClockOutcome | None) -> int | None:
+    """1 met, 0 missed — answered late, or its target passed unanswered by the last commit
+    (the breach firing commits the ticket) — and None while undecided."""
+    if outcome is None:
+        return None
+    if outcome.met is not None:
+        return int(outcome.met)
+    passed = outcome.decided_at is None and outcome.due_at is not None and outcome.due_at <= outcome.as_of
+    return 0 if passed else None
 
 
 # A mark's flags, one letter each: compact, because every ticket carries its marks.

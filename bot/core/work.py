@@ -85,6 +85,10 @@ class Work:
              "thread_id": conversation.thread_id, "at": self.now}
         )
 
+    def login_link(self, row: dict[str, object]) -> None:
+        """A one-time dashboard link (its token hashed), committed with the reply carrying it."""
+        self._changes.login_links.append(row)
+
     @property
     def sends(self) -> bool:
         return bool(self._changes.outbox)
