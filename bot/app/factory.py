@@ -54,11 +54,13 @@ class App:
     async def create(
         cls, cfg: Config, *, clock: Clock | None = None, adapters: dict[str, Adapter] | None = None,
         detector: LanguageDetector | None = None, serve_http: bool = True, runner: bool = False,
+        store: Store | None = None,
     ) -> App:
         """`runner`: this is the one desk on the database (`dutydesk run`): it claims it before
-        anything else, and `storage.AnotherRunner` says another desk holds it."""
+        anything else, and `storage.AnotherRunner` says another desk holds it. `store`: one
+        already open instead of `[storage] url`'s (`dutydesk simulate`'s inline SQLite)."""
         adapters = build_adapters(cfg) if adapters is None else adapters
-        store = await open_store(cfg.storage.url, runner=runner)
+        store = await open_store(cfg.storage.url, runner=runner) if store is None else store
         desk = Desk(cfg, store, clock or SystemClock(), channels=frozenset(adapters), detector=detector)
         metrics = desk.services.telemetry = DeskMetrics()
         dispatcher = Dispatcher(store, desk, adapters, cfg.delivery, telemetry=metrics)
