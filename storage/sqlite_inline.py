@@ -24,7 +24,7 @@ from storage.sqlite import SqliteStore, sqlite_path
 T = TypeVar("T")
 
 DURABLE = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
-THROWAWAY = ("PRAGMA journal_mode = MEMORY", "PRAGMA synchronous = OFF", "PRAGMA cache_size = -65536")
+THROWAWAY = ("PRAGMA locking_mode = EXCLUSIVE", "PRAGMA journal_mode = MEMORY", "PRAGMA synchronous = OFF", "PRAGMA cache_size = -65536")
 
 
 class InlineSqliteStore(SqliteStore):
