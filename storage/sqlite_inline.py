@@ -7,9 +7,10 @@ loop while channels wait on it. A simulation has nothing else on its loop: the m
 clock only moves when the desk has finished, so the hop buys nothing and costs ≈ 120 µs a
 unit — more under load — about thirty times per simulated ticket. Here the same units
 (the same functions, the same SQL, the same encoding) run directly on a plain `sqlite3`
-connection. `throwaway=True` also drops durability (`synchronous = OFF`, the rollback
-journal in memory): right for a database that is deleted after the run, or kept only to
-be read back (`--keep-db`) once the store has closed cleanly.
+connection. `throwaway=True` also drops durability and sharing (`synchronous = OFF`, the
+rollback journal in memory, the file locked for this connection until it closes): right
+for a database that is deleted after the run, or kept only to be read back (`--keep-db`)
+once the store has closed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from storage.sqlite import SqliteStore, sqlite_path
 T = TypeVar("T")
 
 DURABLE = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
-THROWAWAY = ("PRAGMA locking_mode = EXCLUSIVE", "PRAGMA journal_mode = MEMORY", "PRAGMA synchronous = OFF", "PRAGMA cache_size = -65536")
+# One connection and no crash to survive: no file lock taken and dropped per transaction,
+# no fsync, the rollback journal in memory, a 64 MiB page cache.
+THROWAWAY = ("PRAGMA locking_mode = EXCLUSIVE", "PRAGMA journal_mode = MEMORY", "PRAGMA synchronous = OFF",
+             "PRAGMA cache_size = -65536")
 
 
 class InlineSqliteStore(SqliteStore):
