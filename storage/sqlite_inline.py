@@ -5,7 +5,7 @@ simulate`, never for a running desk.
 transaction) to aiosqlite's worker thread, so that a slow disk never stalls the event
 loop while channels wait on it. A simulation has nothing else on its loop: the manual
 clock only moves when the desk has finished, so the hop buys nothing and costs ≈ 120 µs a
-unit — more under load — about thirty times per simulated ticket. Here the same units
+unit — more under load — some sixteen times per simulated ticket. Here the same units
 (the same functions, the same SQL, the same encoding) run directly on a plain `sqlite3`
 connection. `throwaway=True` also drops durability and sharing (`synchronous = OFF`, the
 rollback journal in memory, the file locked for this connection until it closes): right
