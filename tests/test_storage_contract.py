@@ -36,6 +36,7 @@ from storage.base import (
 )
 from storage.migrations import Migration, apply_sqlite_migrations, migrations, sqlite_schema_version
 from storage.sqlite import SqliteStore
+from storage.sqlite_inline import InlineSqliteStore
 
 POSTGRES_URL = os.environ.get("DUTYDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -127,8 +128,9 @@ class Backend:
 
 
 @asynccontextmanager
-async def sqlite_backend(path: Path) -> AsyncIterator[Backend]:
-    store = await SqliteStore.open(f"sqlite:///{path}")
+async def sqlite_backend(path: Path, *, inline: bool = False) -> AsyncIterator[Backend]:
+    """`inline`: the simulator's store (each unit of work on the caller's thread)."""
+    store = await (InlineSqliteStore.open if inline else SqliteStore.open)(f"sqlite:///{path}")
 
     async def execute(sql: str) -> None:
         conn = sqlite3.connect(path, isolation_level=None)
@@ -166,10 +168,10 @@ async def postgres_backend(url: str) -> AsyncIterator[Backend]:
             await store.close()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "sqlite-inline", "postgres"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
-        async with sqlite_backend(tmp_path / "contract.db") as found:
+    if request.param.startswith("sqlite"):
+        async with sqlite_backend(tmp_path / "contract.db", inline=request.param == "sqlite-inline") as found:
             yield found
     else:
         async with postgres_backend(request.getfixturevalue("postgres_url")) as found:

@@ -59,13 +59,16 @@ class App:
     async def create(
         cls, cfg: Config, *, clock: Clock | None = None, adapters: dict[str, Adapter] | None = None,
         detector: LanguageDetector | None = None, serve_http: bool = True, runner: bool = False,
-        claim: PostgresClaim | None = None, http: HttpServer | None = None,
+        claim: PostgresClaim | None = None, http: HttpServer | None = None, store: Store | None = None,
     ) -> App:
         """`runner`: this is the one desk on the database (`dutydesk run`): it claims it before
         anything else, and `storage.AnotherRunner` says another desk holds it; `claim`: the
-        claim already held. `http`: a server already running, which the app only uses."""
+        claim already held. `http`: a server already running, which the app only uses.
+        `store`: one already open instead of `[storage] url`'s (`dutydesk simulate`'s inline
+        SQLite)."""
         adapters = build_adapters(cfg) if adapters is None else adapters
-        store = await open_store(cfg.storage.url, runner=runner, claim=claim)
+        if store is None:
+            store = await open_store(cfg.storage.url, runner=runner, claim=claim)
         desk = Desk(cfg, store, clock or SystemClock(), channels=frozenset(adapters), detector=detector)
         metrics = desk.services.telemetry = DeskMetrics()
         dispatcher = Dispatcher(store, desk, adapters, cfg.delivery, telemetry=metrics)

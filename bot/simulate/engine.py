@@ -40,6 +40,7 @@ from bot.simulate.engineers import Act, Person, Step, Team
 from bot.simulate.handling import HandlingTimes
 from routing.language import LanguageDetector
 from storage.base import Row
+from storage.sqlite_inline import InlineSqliteStore
 
 STAFF_ROOM = "staff"
 DAY = timedelta(days=1)
@@ -212,7 +213,9 @@ async def simulate(
     sim_cfg = simulated_config(cfg, db, arrivals, end - start)
     clock = ManualClock(start)
     local = LocalChannel()
-    app = await App.create(sim_cfg, clock=clock, adapters={"local": local}, detector=detector, serve_http=False)
+    store = await InlineSqliteStore.open(sim_cfg.storage.url, throwaway=True)
+    app = await App.create(sim_cfg, clock=clock, adapters={"local": local}, detector=detector, serve_http=False,
+                           store=store)
     await local.start(app.desk, None)
     roster = build_roster(sim_cfg)
     duty = Duty(roster, start - DAY, end + DAY)
