@@ -166,10 +166,7 @@ class PriorityDetector:
             for phrase, priority, pattern in self._phrases.get(word, ())
             if tuple(words[i:i + len(phrase)]) == phrase
         ]
-        standing = [
-            f for f in found
-            if not any(o[0] <= f[0] and f[1] <= o[1] and (o[1] - o[0]) > (f[1] - f[0]) for o in found)
-        ]
+        standing = _outermost(found)
         standing += [(m.start(), m.end(), priority, pattern)
                      for priority, pattern, regex in self._regexes for m in regex.finditer(folded)]
         if not standing:
@@ -179,6 +176,24 @@ class PriorityDetector:
 
 
 _SOURCE_RANK = {"chosen": 0, "text": 1, "plan": 2, "default": 3}
+
+_Found = tuple[int, int, Priority, str]  # first word, past the last word, priority, pattern
+
+
+def _outermost(found: list[_Found]) -> list[_Found]:
+    """The findings no longer finding contains. Only one that starts at most a phrase's
+    length before can contain it, so a message repeating "urgent!" 15,000 times costs a
+    pass, not 15,000 squared comparisons."""
+    by_start: dict[int, list[_Found]] = {}
+    for f in found:
+        by_start.setdefault(f[0], []).append(f)
+    longest = max((f[1] - f[0] for f in found), default=0)
+
+    def inside(f: _Found) -> bool:
+        return any(o[0] <= f[0] and f[1] <= o[1] and (o[1] - o[0]) > (f[1] - f[0])
+                   for start in range(f[0] - longest + 1, f[0] + 1) for o in by_start.get(start, ()))
+
+    return [f for f in found if not inside(f)]
 
 
 def normalise(text: str) -> str:

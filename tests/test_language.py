@@ -405,3 +405,10 @@ def test_transliteration_rule_spares_latin_languages(
     lines = _lines(bucket, language)
     hits = [t for t in lines if detector.detect(t).source == "transliteration"]
     assert len(hits) / len(lines) < 0.01, hits
+
+
+def test_a_pasted_run_of_letters_is_no_word(detector: LanguageDetector) -> None:
+    """100,000 letters in a row (a pasted dump) are no word of any language: the words
+    around them decide, and the model is not asked about the run (it took it seconds)."""
+    decision = detector.detect("Лог ошибки, помогите разобраться: " + "x" * 100_000)
+    assert decision.language == "ru"

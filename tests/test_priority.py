@@ -216,3 +216,12 @@ def test_saying_it_is_not_urgent_lowers_the_text_s_finding(text: str, phrase: st
     """The word inside ("срочно", "urgent", "pilne") is no finding of its own."""
     assert DETECTOR.decide(text).matched == phrase and DETECTOR.decide(text).priority is P4
     assert DETECTOR.decide(text, chosen=P2).priority is P2  # and never below what was chosen
+
+
+def test_a_phrase_repeated_thousands_of_times_is_read_like_once() -> None:
+    """A pasted log repeating a phrase: each "not urgent" still hides its "urgent", and an
+    urgent phrase among them still wins (this once compared every finding with every other)."""
+    detector = PriorityDetector(default_rules())
+    assert detector.decide("not urgent. " * 10_000).priority is Priority.P4
+    assert detector.decide("not urgent. " * 5_000 + "production is down").priority is Priority.P1
+    assert detector.decide("urgent!" * 15_000).priority is Priority.P2
