@@ -108,6 +108,12 @@ class Desk:
         except (aiohttp.ClientError, TimeoutError):
             return 0, {}
 
+    async def metrics(self) -> tuple[int, str]:
+        """(status, body) of `/metrics`."""
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        async with aiohttp.ClientSession() as session, session.get(url, timeout=aiohttp.ClientTimeout(5)) as resp:
+            return resp.status, await resp.text()
+
     async def ready(self, timeout: float = 120) -> dict[str, Any]:  # noqa: ASYNC109
         async def check() -> dict[str, Any] | None:
             self.alive()

@@ -5,6 +5,7 @@ the store (nothing changed)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -162,3 +163,25 @@ async def test_the_desk_serves_the_dashboard_when_enabled(tmp_path: Path, exampl
                     assert response.status == status
         finally:
             await app.stop()
+
+
+async def test_a_standby_serves_no_dashboard_page(tmp_path: Path, example_config: Config) -> None:
+    """Under `dutydesk run` the dashboard is mounted once on the runner's server; while this
+    process stands by (no active desk) every page says so instead of showing stale data."""
+    from bot.app.standby import Runner
+
+    port = free_port()
+    cfg = on_local_channel(example_config, f"sqlite:///{tmp_path / 'standby.db'}").model_copy(update={
+        "http": HttpConfig(port=port), "dashboard": DashboardConfig(enabled=True)})
+    runner = Runner(cfg, dict, asyncio.Event())
+    await runner.http.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            for path in ("/desk/", "/desk/roster", "/desk/login/anything"):
+                async with http.get(f"http://127.0.0.1:{port}{path}") as response:
+                    assert response.status == 503, path
+                    assert "standing by" in await response.text()
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                assert response.status == 200 and "standing by" in await response.text()
+    finally:
+        await runner.http.stop()

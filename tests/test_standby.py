@@ -126,6 +126,11 @@ async def _active_and_standby(desks: Desks) -> tuple[Desk, Desk]:
     assert waiting == {"ready": False, "role": "standby", "checks": {"active": {
         "ok": False, "detail": "standby: this process does not run the desk now"}}}
     await until(lambda: standby.said("standby: another desk holds schema"), 30, "the standby says so")
+    # Prometheus scrapes both: the active desk's figures, and an empty page from the standby
+    # (so sums over the replicas count the desk once).
+    (status, served), (standby_status, waits) = await active.metrics(), await standby.metrics()
+    assert status == 200 and "dutydesk_messages_in_total" in served and "dutydesk_outbox_pending" in served
+    assert standby_status == 200 and "dutydesk_" not in waits.replace("# dutydesk:", "")
     return active, standby
 
 
