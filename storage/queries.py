@@ -268,7 +268,6 @@ def stale_deadlines(kept: bool) -> Sql:
 
 # -- counts, read when metrics are scraped -------------------------------------------------------
 
-_OPEN_SQL = "('new', 'assigned', 'in_progress', 'waiting_customer')"
 _TARGET_STATE = "CASE WHEN d.fired_at IS NULL THEN 'due' ELSE 'breached' END"
 TICKET_COUNTS = Sql(
     "SELECT plan, priority, status, count(*) AS n FROM tickets WHERE status <> 'closed' "
@@ -276,7 +275,7 @@ TICKET_COUNTS = Sql(
 )
 TARGET_COUNTS = Sql(
     f"SELECT d.clock, {_TARGET_STATE} AS state, count(DISTINCT d.ticket_id) AS n FROM deadlines d "
-    f"JOIN tickets t ON t.id = d.ticket_id WHERE d.stage = 100 AND t.status IN {_OPEN_SQL} "
+    f"JOIN tickets t ON t.id = d.ticket_id WHERE d.stage = 100 AND t.status IN {OPEN_SQL} "
     f"GROUP BY d.clock, {_TARGET_STATE} ORDER BY d.clock, state"
 )
 # created_at: the oldest pending row's time (named so, it is decoded as a time).
