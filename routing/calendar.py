@@ -55,6 +55,9 @@ class BusinessCalendar:
     _sums: dict[tuple[datetime, tuple[timedelta, ...]], tuple[datetime, ...]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
+    _spent: dict[tuple[datetime, datetime], timedelta] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_zone", zone(self.tz))
@@ -140,7 +143,16 @@ class BusinessCalendar:
         return result
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
-        return sum((e - s for s, e in self.open_intervals(start, end)), timedelta())
+        if self.hours is None:
+            return max(to_utc(end) - to_utc(start), timedelta())
+        # An SLA clock re-counts each stretch of a ticket's history at every change to it.
+        known = self._spent.get((start, end))
+        if known is None:
+            if len(self._spent) >= _MEMO_LIMIT:
+                self._spent.clear()
+            known = self._spent[(start, end)] = sum(
+                (e - s for s, e in self.open_intervals(start, end)), timedelta())
+        return known
 
     def occurrences(self, start: datetime, end: datetime) -> Iterator[Occurrence]:
         """Each period's open time within [start, end), unmerged, in order of the day it starts."""

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 
 Period = tuple[time, time]
@@ -76,20 +77,27 @@ class WeeklyHours:
 
     def describe(self, day_names: Sequence[str] = _DAY_NAMES) -> str:
         """Group equal consecutive days so a 5-day week reads as one phrase (`day_names`:
-        Monday first, for a reader of another language)."""
-        groups: list[tuple[int, int, tuple[Period, ...]]] = []
-        for weekday in range(7):
-            spans = self.periods.get(weekday, ())
-            if groups and groups[-1][2] == spans and groups[-1][1] == weekday - 1:
-                groups[-1] = (groups[-1][0], weekday, spans)
-            elif spans:
-                groups.append((weekday, weekday, spans))
-        if not groups:
-            return "never open"
-        return ", ".join(
-            f"{_day_range(first, last, day_names)} {' + '.join(_show_period(p) for p in spans)}"
-            for first, last, spans in groups
-        )
+        Monday first, for a reader of another language). Remembered: routing's reasons quote
+        a plan's hours on every ticket it queues."""
+        return _described(self._key, tuple(day_names))
+
+
+@lru_cache(maxsize=256)
+def _described(key: tuple[tuple[int, tuple[Period, ...]], ...], day_names: tuple[str, ...]) -> str:
+    periods = dict(key)
+    groups: list[tuple[int, int, tuple[Period, ...]]] = []
+    for weekday in range(7):
+        spans = periods.get(weekday, ())
+        if groups and groups[-1][2] == spans and groups[-1][1] == weekday - 1:
+            groups[-1] = (groups[-1][0], weekday, spans)
+        elif spans:
+            groups.append((weekday, weekday, spans))
+    if not groups:
+        return "never open"
+    return ", ".join(
+        f"{_day_range(first, last, day_names)} {' + '.join(_show_period(p) for p in spans)}"
+        for first, last, spans in groups
+    )
 
 
 def _check_wall_time(value: time) -> None:

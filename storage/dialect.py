@@ -76,7 +76,7 @@ class Sql:
     """One statement's text, written once, rendered per dialect and shape (the length of
     each sequence, the rows and columns of each row set) once and then remembered."""
 
-    __slots__ = ("_lists", "_parts", "_rendered", "text")
+    __slots__ = ("_lists", "_names", "_parts", "_rendered", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -88,19 +88,22 @@ class Sql:
         self._parts.append(text[position:])
         self._lists = tuple(dict.fromkeys(p for p in self._parts if isinstance(p, tuple) and p[1]))
         self._rendered: dict[tuple[str, tuple[int, ...]], tuple[str, tuple[Pick, ...]]] = {}
+        self._names: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     def __repr__(self) -> str:
         return f"Sql({self.text!r})"
 
     def bind(self, dialect: Dialect, params: Mapping[str, Any]) -> Bound:
+        if not self._lists:  # most statements: plain names, one rendering per dialect
+            text, names = self._plain(dialect)
+            return Bound(text, names, [params.get(name) for name in names])
         text, picks = self.render(dialect, self.shape(params))
         return Bound(text, tuple(name for name, _ in picks), [_pick(params, pick) for pick in picks])
 
     def batches(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> list[Batch]:
         """The rows bound, consecutive rows of one shape in one batch (one `executemany`)."""
         if not self._lists:
-            text, picks = self.render(dialect)
-            names = tuple(name for name, _ in picks)
+            text, names = self._plain(dialect)
             return [Batch(text, names, [[row.get(name) for name in names] for row in rows])]
         out: list[Batch] = []
         for row in rows:
@@ -110,6 +113,14 @@ class Sql:
             else:
                 out.append(Batch(bound.text, bound.names, [bound.values]))
         return out
+
+    def _plain(self, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+        """A statement without sequences: its text and its parameters' names, in order."""
+        found = self._names.get(dialect.name)
+        if found is None:
+            text, picks = self.render(dialect)
+            found = self._names[dialect.name] = (text, tuple(name for name, _ in picks))
+        return found
 
     def shape(self, params: Mapping[str, Any]) -> tuple[int, ...]:
         shape: list[int] = []

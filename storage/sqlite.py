@@ -99,8 +99,14 @@ def _encoders(names: tuple[str, ...]) -> tuple[tuple[int, Callable[[Any], Any]],
 
 
 def _encoded(names: tuple[str, ...], values: list[Any]) -> list[Any]:
-    for i, encoder in _encoders(names):
-        values[i] = encoder(values[i])
+    return _encode_with(_encoders(names), values)
+
+
+def _encode_with(encoders: tuple[tuple[int, Callable[[Any], Any]], ...], values: list[Any]) -> list[Any]:
+    for i, encoder in encoders:
+        value = values[i]
+        if value is not None:
+            values[i] = encoder(value)
     return values
 
 
@@ -271,7 +277,8 @@ def _step(conn: sqlite3.Connection, step: Step) -> int:
     if step.each:
         return sum(step.check(row, _execute(conn, step.sql.bind(SQLITE, row))) for row in step.rows)
     for batch in step.sql.batches(SQLITE, step.rows):
-        conn.executemany(batch.text, [_encoded(batch.names, values) for values in batch.rows])
+        encoders = _encoders(batch.names)
+        conn.executemany(batch.text, [_encode_with(encoders, values) for values in batch.rows])
     return 0
 
 

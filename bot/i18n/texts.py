@@ -42,6 +42,7 @@ def use_fallback(fallback: Mapping[str, str]) -> None:
     built: one desk runs per process, and every text it renders follows its config."""
     _fallback.clear()
     _fallback.update(fallback)
+    _worded.cache_clear()  # dates in reasons are written in the fallback's words
 
 
 def language_for(language: str | None) -> str:
@@ -96,6 +97,19 @@ def reasons(items: Iterable[Reason | str], language: str, tz: str) -> str:
 def reason(item: Reason | str, language: str, tz: str) -> str:
     if isinstance(item, str):
         return item
+    try:
+        return _worded(item, language, tz)
+    except TypeError:  # a value that cannot be hashed: worded afresh
+        return _word(item, language, tz)
+
+
+@lru_cache(maxsize=1024)
+def _worded(item: Reason, language: str, tz: str) -> str:
+    """Remembered: a queued ticket's lead alert words the same few reasons for each lead."""
+    return _word(item, language, tz)
+
+
+def _word(item: Reason, language: str, tz: str) -> str:
     words = catalogue(STAFF, language)
     return item.word(lambda r: _phrase(words.pgettext(REASON, r.key), r), lambda value: _value(value, language, tz))
 

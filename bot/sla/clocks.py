@@ -95,6 +95,7 @@ class SlaBook:
         self._countries = {o.id: o.country for o in cfg.organisations}
         self._targets: dict[tuple[str, Priority], Targets] = {}
         self._offices: dict[tuple[str, str, str | None], BusinessCalendar] = {}
+        self._runs: dict[int, tuple[tuple[object, ...], dict[str, Run]]] = {}
 
     def plan(self, name: str) -> PlanConfig:
         return self._plans.get(name) or self._plans[self._default_plan]
@@ -180,8 +181,22 @@ class SlaBook:
         return [*marks, current]
 
     def runs(self, ticket: Ticket, now: datetime) -> dict[str, Run]:
+        """Both clocks over the ticket's marks up to `now`. A decision asks before its commit
+        (the acknowledgement's due time, a reminder's wording) and the commit asks again for
+        the same state: the last answer per ticket is kept, keyed by all it depends on."""
         marks = self.marks(ticket, now)
-        banked = timedelta(seconds=_history(ticket)[1])
+        banked_s = _history(ticket)[1]
+        key = (now, ticket.created_at, ticket.plan, ticket.customer_tz, ticket.org_id, banked_s, tuple(marks))
+        known = self._runs.get(ticket.id)
+        if known is not None and known[0] == key:
+            return dict(known[1])
+        found = self._walk_clocks(ticket, marks, timedelta(seconds=banked_s), now)
+        if len(self._runs) >= 4096:
+            self._runs.clear()
+        self._runs[ticket.id] = (key, found)
+        return dict(found)
+
+    def _walk_clocks(self, ticket: Ticket, marks: list[SlaMark], banked: timedelta, now: datetime) -> dict[str, Run]:
         t = self.targets(ticket.plan, ticket.priority)
         cal = self.calendar(ticket)
         return {
