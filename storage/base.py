@@ -43,6 +43,8 @@ class ChangeSet:
 
     keys: list[Row] = field(default_factory=list)  # inbound keys: key, ticket_id, at
     tickets: list[Row] = field(default_factory=list)  # upserted by id
+    # Tickets read from the store: id -> the columns that changed; only these are written.
+    changed: dict[int, tuple[str, ...]] = field(default_factory=dict)
     messages: list[Row] = field(default_factory=list)  # inserted, or updated when "id" is set
     events: list[Row] = field(default_factory=list)
     outbox: list[Row] = field(default_factory=list)

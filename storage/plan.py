@@ -52,7 +52,9 @@ def commit(cs: ChangeSet) -> list[Step]:
     them, or it would put a just-fired deadline back as new."""
     return [step for step in (
         Step(q.INSERT_KEY, cs.keys, each=True, refused=_taken),
-        Step(q.UPSERT_TICKET, [_in_conversation(t) for t in cs.tickets], each=True, refused=_other_ticket),
+        Step(q.UPSERT_TICKET, [_in_conversation(t) for t in cs.tickets if t["id"] not in cs.changed],
+             each=True, refused=_other_ticket),
+        *_ticket_updates(cs),
         Step(q.INSERT_MESSAGE, [m for m in cs.messages if m.get("id") is None]),
         Step(q.EDIT_MESSAGE, [{**m, "attachments": m.get("attachments") or []}
                               for m in cs.messages if m.get("id") is not None]),
@@ -89,6 +91,15 @@ def chat_moved(channel: str, old: str, new: str) -> list[Step]:
 def _in_conversation(row: Row) -> Row:
     """"No thread" is stored as '' so that the conversation's key and index work."""
     return {**row, "thread_id": row.get("thread_id") or ""}
+
+
+def _ticket_updates(cs: ChangeSet) -> Iterator[Step]:
+    """Tickets read from the store: only their changed columns, on the row that is still
+    the same ticket (its identity as it was read: `q.update_ticket`)."""
+    for row in cs.tickets:
+        columns = cs.changed.get(row["id"])
+        if columns:
+            yield Step(q.update_ticket(columns), [_in_conversation(row)], each=True, refused=_other_ticket)
 
 
 def _outbox(rows: list[Row]) -> Iterator[Step]:

@@ -171,6 +171,18 @@ UPSERT_TICKET = _insert(
     " WHERE tickets.created_at = excluded.created_at AND tickets.channel = excluded.channel"
     " AND tickets.customer = excluded.customer",
 )
+
+
+def update_ticket(columns: Sequence[str]) -> Sql:
+    """A stored ticket's changed columns. Its identity (opened when, where, by whom) is
+    checked as `UPSERT_TICKET` checks it; a change to the identity itself (an erasure
+    rewrites `customer`) is written by the erasure's own statements, never here."""
+    return sql(
+        f"UPDATE tickets SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE id = :id"
+        " AND created_at = :created_at AND channel = :channel AND customer = :customer"
+    )
+
+
 INSERT_MESSAGE = _insert("messages", MESSAGE_COLUMNS)
 EDIT_MESSAGE = Sql(
     "UPDATE messages SET text = :text, attachments = :attachments, edited_at = :edited_at WHERE id = :id"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +62,7 @@ def ticket_from_row(row: Row) -> Ticket:
         conversation=ConversationRef(row["channel"], row["chat_id"], row["thread_id"]),
         clock=ClockState(row["clock_running_since"], row["clock_used_s"], row["clock_paused_at"]),
         sla=sla_from_json(row.get("sla")),
+        stored=row,
     )
 
 
@@ -79,6 +81,12 @@ def ticket_to_row(ticket: Ticket) -> Row:
         "sla": sla_to_json(ticket.sla),
         **sla_columns(ticket),
     }
+
+
+def changed_columns(row: Row, stored: Mapping[str, Any]) -> tuple[str, ...]:
+    """The columns of a ticket's new row that differ from the row it was read from."""
+    return tuple(name for name, value in row.items()
+                 if name != "id" and (name not in stored or stored[name] != value))
 
 
 def sla_columns(ticket: Ticket) -> Row:

@@ -11,6 +11,7 @@ from bot.core.directory import Directory
 from bot.core.telemetry import NoTelemetry, Telemetry
 from bot.core.triage import Triage
 from bot.core.work import Work
+from bot.core.written import WrittenTimers
 from bot.flows.notify import Notifier
 from bot.i18n import texts
 from bot.sla.clocks import SlaBook, build_calendars
@@ -31,6 +32,7 @@ class Services:
     # re-arms for earlier deadlines.
     listeners: list[Callable[[Work], None]] = field(default_factory=list)
     telemetry: Telemetry = field(default_factory=NoTelemetry)
+    written: WrittenTimers = field(default_factory=WrittenTimers)
 
     @classmethod
     def build(
@@ -47,9 +49,10 @@ class Services:
         )
 
     def work(self) -> Work:
-        return Work(self.clock.now(), self.sla, self.cfg.desk.reopen_within)
+        return Work(self.clock.now(), self.sla, self.cfg.desk.reopen_within, self.written)
 
     async def commit(self, work: Work) -> None:
         await self.store.commit(work.changeset())
+        work.remember()
         for listener in self.listeners:
             listener(work)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.core.domain import ConversationRef, Event, EventType, Message, Status, Ticket
-from bot.core.records import event_to_row, message_to_row, outbound_to_row, ticket_to_row
+from bot.core.records import changed_columns, event_to_row, message_to_row, outbound_to_row, ticket_to_row
+from bot.core.written import Schedule, WrittenTimers
 from bot.delivery.contract import Audience, Outbound
 from bot.sla.clocks import BREACH, Deadline, Run, SlaBook
-from storage.base import ChangeSet
+from storage.base import ChangeSet, Row
 
 PICKUP = "pickup"  # a queued ticket is routed again when its local shift starts
 AUTOCLOSE = "autoclose"  # a resolved ticket the customer did not answer closes by itself
@@ -21,10 +22,13 @@ SNOOZE = "snooze"  # an engineer asked to be reminded later
 
 
 class Work:
-    def __init__(self, now: datetime, sla: SlaBook, reopen_within: timedelta) -> None:
+    def __init__(self, now: datetime, sla: SlaBook, reopen_within: timedelta,
+                 written: WrittenTimers | None = None) -> None:
         self.now = now
         self._sla = sla
         self._reopen_within = reopen_within
+        self._written = written or WrittenTimers()
+        self._schedules: list[tuple[int, datetime, Schedule]] = []  # each ticket's, for `remember`
         self._changes = ChangeSet()
         self._tickets: dict[int, Ticket] = {}
         self._wakes: list[datetime] = []
@@ -108,10 +112,21 @@ class Work:
             if ticket.id in self._told:
                 ticket.last_update_at = self.now  # the progress-update clock starts again
             runs = self._sla.record(ticket, self.now)
-            self._changes.tickets.append(ticket_to_row(ticket))
-            for clock, deadlines in self.timers(ticket, runs).items():
-                self._set_timers(ticket.id, clock, deadlines)
+            row = ticket_to_row(ticket)
+            self._changes.tickets.append(row)
+            if ticket.stored is not None:
+                self._changes.changed[ticket.id] = changed_columns(row, ticket.stored)
+            schedule = {clock: self._rows(ticket.id, found) for clock, found in self.timers(ticket, runs).items()}
+            for clock, rows in schedule.items():
+                if not self._written.unchanged(ticket, clock, rows):
+                    self._changes.deadlines[(ticket.id, clock)] = rows
+            self._schedules.append((ticket.id, ticket.updated_at, schedule))
         return self._changes
+
+    def remember(self) -> None:
+        """After the commit: the timers it left in the store (`bot/core/written.py`)."""
+        for ticket_id, updated_at, schedule in self._schedules:
+            self._written.remember(ticket_id, updated_at, schedule)
 
     def timers(self, ticket: Ticket, runs: dict[str, Run]) -> dict[str, list[Deadline]]:
         """Every timer a ticket in this state should have: the SLA clocks, and its lifecycle."""
@@ -126,9 +141,13 @@ class Work:
         return found
 
     def _set_timers(self, ticket_id: int, clock: str, deadlines: list[Deadline]) -> None:
-        self._changes.deadlines[(ticket_id, clock)] = [
+        self._changes.deadlines[(ticket_id, clock)] = self._rows(ticket_id, deadlines)
+
+    def _rows(self, ticket_id: int, deadlines: list[Deadline]) -> list[Row]:
+        """A clock's deadline rows; each one's due time is a wake for the scheduler."""
+        self._wakes.extend(d.due_at for d in deadlines)
+        return [
             {"ticket_id": ticket_id, "clock": d.clock, "stage": d.stage, "target_at": d.target_at,
              "due_at": d.due_at}
             for d in deadlines
         ]
-        self._wakes.extend(d.due_at for d in deadlines)
