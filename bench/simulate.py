@@ -117,7 +117,6 @@ async def play(weeks: int, tickets: int, seed: int, profile: bool, as_configured
     print(f"  (first response met {everything:.1f} % overall — a sanity check, not a figure)")
     if profiler:
         out = io.StringIO()
-        profiler.dump_stats("/tmp/sim.prof")
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
         print(out.getvalue())
 
