@@ -67,6 +67,15 @@ class InlineSqliteStore(SqliteStore):
         """`fn(connection, *args)`, here and now."""
         return fn(self._conn, *args)
 
+    def save(self, path: Path) -> None:
+        """A copy of the database in a new file (SQLite's online backup): a run on an
+        in-memory database kept for later reading."""
+        target = sqlite3.connect(path)
+        try:
+            self._conn.backup(target)
+        finally:
+            target.close()
+
     async def close(self) -> None:
         await self._release_claim()
         self._conn.close()

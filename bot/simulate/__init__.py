@@ -1,7 +1,7 @@
 """`dutydesk simulate`: play weeks of traffic through the real desk under a manual clock.
 
 The routing, assignment, SLA clocks, escalation and reminders are the desk's own code, run on
-a temporary SQLite file on the local channel; only the customers and the engineers are
+an in-memory SQLite database on the local channel; only the customers and the engineers are
 simulated. A what-if (an engineer on leave, a changed shift, more customers on a plan, a
 new target) runs the same arrivals again, so the two results differ by the change alone.
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gc
 import heapq
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +45,9 @@ from storage.base import Row
 from storage.sqlite_inline import InlineSqliteStore
 
 STAFF_ROOM = "staff"
+# Nothing to survive, nobody else to read it: no file to write at every commit (a run kept
+# with `--keep-db` is copied to its file at the end, `close_run`).
+MEMORY = "sqlite:///:memory:"
 DAY = timedelta(days=1)
 ANSWER, UPDATE = "simanswer", "simupdate"  # the prepared answers simulated engineers send
 TEMPLATES = {
@@ -58,13 +60,13 @@ def engineer_user(engineer_id: str) -> str:
     return f"eng-{engineer_id}"
 
 
-def simulated_config(cfg: Config, db: Path, arrivals: list[Arrival], length: timedelta) -> Config:
-    """The desk to run: on the local channel with a staff room, on the simulation's SQLite
-    file, each engineer reachable there and each simulated customer a member of their
+def simulated_config(cfg: Config, arrivals: list[Arrival], length: timedelta) -> Config:
+    """The desk to run: on the local channel with a staff room, on an in-memory SQLite
+    database, each engineer reachable there and each simulated customer a member of their
     organisation. A resolved ticket stays resolved for the whole run instead of closing
     after `[desk] reopen_within`: simulated customers never write again, so the close
     would change nothing measured and only cost a deadline per ticket."""
-    local = on_local_channel(cfg, f"sqlite:///{db}", staff_room=STAFF_ROOM)
+    local = on_local_channel(cfg, MEMORY, staff_room=STAFF_ROOM)
     local = local.model_copy(update={"desk": local.desk.model_copy(update={"reopen_within": length + DAY})})
     members: dict[str, list[str]] = {}
     for arrival in arrivals:
@@ -86,6 +88,7 @@ class Run:
     app: App
     team: Team
     duty: Duty
+    keep: Path | None = None  # where `close_run` copies the database, if anywhere
 
 
 class Engine:
@@ -210,13 +213,13 @@ async def simulate(
     start: datetime, end: datetime, *, seed: int, db: Path | None = None,
     detector: LanguageDetector | None = None,
 ) -> Run:
-    """Play `arrivals` through the desk `cfg` describes, from `start` to `end`. The desk is
-    left open for the report to read; `close_run` closes it."""
-    db = db or Path(tempfile.mkdtemp(prefix="dutydesk-sim-")) / "sim.db"
-    sim_cfg = simulated_config(cfg, db, arrivals, end - start)
+    """Play `arrivals` through the desk `cfg` describes, from `start` to `end`, on an
+    in-memory database. The desk is left open for the report to read; `close_run` closes
+    it, after copying the database to `db` if one is named (`--keep-db`)."""
+    sim_cfg = simulated_config(cfg, arrivals, end - start)
     clock = ManualClock(start)
     local = LocalChannel()
-    store = await InlineSqliteStore.open(sim_cfg.storage.url, throwaway=True)
+    store = await InlineSqliteStore.open(MEMORY, throwaway=True)
     app = await App.create(sim_cfg, clock=clock, adapters={"local": local}, detector=detector, serve_http=False,
                            store=store)
     await local.start(app.desk, None)
@@ -230,7 +233,7 @@ async def simulate(
     team = Team(people, duty, times, seed)
     with _few_collections():
         await Engine(app, local, clock, team).run(arrivals, end)
-    return Run(app, team, duty)
+    return Run(app, team, duty, keep=db)
 
 
 @contextmanager
@@ -251,8 +254,12 @@ def _few_collections() -> Iterator[None]:
 
 
 async def close_run(run: Run) -> None:
+    """Stop the desk, copy its database to `run.keep` if asked, and let it go."""
     await run.app.dispatcher.stop()
     for adapter in run.app.adapters.values():
         await adapter.stop()
-    await run.app.store.close()
+    store = run.app.store
+    if run.keep is not None and isinstance(store, InlineSqliteStore):
+        store.save(run.keep)
+    await store.close()
 
