@@ -141,7 +141,7 @@ def inbound(message: Message, bot_username: str | None, at: datetime) -> Inbound
 def edited(message: Message, bot_username: str | None, at: datetime) -> Edited | None:
     """The message as it reads now: who, where and what text, as `inbound` takes them."""
     now = inbound(message, bot_username, at)
-    return None if now is None else Edited(now.conversation, now.sender, now.message_id, now.text, at)
+    return None if now is None else Edited(now.conversation, now.sender, now.text, now.message_id, at)
 
 
 def command_text(text: str | None, bot_username: str | None) -> str | None:
