@@ -26,7 +26,6 @@ from dataclasses import KW_ONLY, dataclass, replace
 from typing import Any
 
 from bot.app.config import IntakeConfig
-from bot.core import backoff
 from bot.core.sanitize import as_json, scrub_text
 from bot.core.services import Services
 from bot.i18n import texts
@@ -73,7 +72,7 @@ class Guard:
                 raise
             except Exception as exc:
                 error = exc
-            delay = backoff.pause(attempt, policy.retry_base_seconds, policy.retry_max_seconds)
+            delay = policy.pause(attempt)
             if attempt >= policy.attempts or (self.budget is not None and paused + delay > self.budget):
                 break
             log.warning("%s update %s failed (attempt %d: %s); trying again in %.2fs",
