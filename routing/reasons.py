@@ -5,7 +5,7 @@ The engineer who gets the ping reads it in their own language, so a reason is no
 string but a `Reason`: `bot/` words it for each reader from the key (its own catalogue
 of translations) and the values — names, language codes, instants, calendars — each
 written the reader's way. `str(reason)` is the English wording, for the event log and
-`dutydesk explain`.
+`dutydesk explain`: each value's own `str()` is its English.
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ class Lang:
 
     code: str
 
+    def __str__(self) -> str:
+        return language_name(self.code)
+
 
 @dataclass(frozen=True)
 class At:
@@ -72,12 +75,18 @@ class At:
     instant: datetime
     tz: str
 
+    def __str__(self) -> str:
+        return clock(self.instant, self.tz)
+
 
 @dataclass(frozen=True)
 class Hours:
     """A calendar's opening hours, described in the reader's language."""
 
     calendar: BusinessCalendar
+
+    def __str__(self) -> str:
+        return self.calendar.describe()
 
 
 @dataclass(frozen=True)
@@ -91,24 +100,12 @@ class Reason:
         return template_for(self).format(**{name: value(v) for name, v in self.values})
 
     def __str__(self) -> str:
-        return self.word(lambda r: r.english, english)
+        return self.word(lambda r: r.english, str)
 
 
 def reason(key: str, **values: Any) -> Reason:
     """One of routing's `PHRASES`."""
     return Reason(key, PHRASES[key], tuple(values.items()))
-
-
-def english(value: Any) -> str:
-    if isinstance(value, Reason):
-        return str(value)
-    if isinstance(value, Lang):
-        return language_name(value.code)
-    if isinstance(value, At):
-        return clock(value.instant, value.tz)
-    if isinstance(value, Hours):
-        return value.calendar.describe()
-    return str(value)
 
 
 def joined(reasons: Iterable[Reason | str]) -> str:

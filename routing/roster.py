@@ -20,14 +20,25 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
+from typing import TypedDict, Unpack
 
 from routing.calendar import DAY, BusinessCalendar, Holidays, WeeklyHours, to_utc, zone
 from routing.reasons import Reason, reason
 from routing.spans import subtract
 
 Span = tuple[datetime, datetime]
+
 _MAX_REACH = timedelta(days=366)
 _ROLES = frozenset({"engineer", "lead", "admin"})
+
+
+class Wanted(TypedDict, total=False):
+    """Whom `on_duty` and `next_on_duty` look for: engineers who read a language, of a tier,
+    with a skill (each left out or None: any)."""
+
+    language: str | None
+    tier: str | None
+    skill: str | None
 
 
 @dataclass(frozen=True)
@@ -185,16 +196,9 @@ class Roster:
                 return window
             reach *= 2
 
-    def on_duty(
-        self,
-        at: datetime,
-        *,
-        language: str | None = None,
-        tier: str | None = None,
-        skill: str | None = None,
-    ) -> list[Engineer]:
+    def on_duty(self, at: datetime, **wanted: Unpack[Wanted]) -> list[Engineer]:
         at = to_utc(at)
-        return [e for e in self._matching(language, tier, skill) if self._is_on(e.id, at)]
+        return [e for e in self._matching(**wanted) if self._is_on(e.id, at)]
 
     def is_on_duty(self, engineer_id: str, at: datetime) -> bool:
         return self._is_on(engineer_id, to_utc(at))
@@ -220,19 +224,13 @@ class Roster:
         return on
 
     def next_on_duty(
-        self,
-        at: datetime,
-        *,
-        language: str | None = None,
-        tier: str | None = None,
-        skill: str | None = None,
-        horizon: timedelta = timedelta(days=21),
+        self, at: datetime, *, horizon: timedelta = timedelta(days=21), **wanted: Unpack[Wanted],
     ) -> tuple[datetime, Engineer] | None:
         """Earliest instant >= `at` at which a matching engineer is on duty; ties go to the
         engineer listed first. Each later engineer is only searched up to the best time so far."""
         at = to_utc(at)
         best: tuple[datetime, Engineer] | None = None
-        for engineer in self._matching(language, tier, skill):
+        for engineer in self._matching(**wanted):
             limit = horizon if best is None else best[0] - at
             when = self._first_duty(engineer.id, at, limit)
             if when is not None:
@@ -312,7 +310,9 @@ class Roster:
         except KeyError:
             raise ValueError(f"no engineer {engineer_id}") from None
 
-    def _matching(self, language: str | None, tier: str | None, skill: str | None) -> tuple[Engineer, ...]:
+    def _matching(
+        self, language: str | None = None, tier: str | None = None, skill: str | None = None,
+    ) -> tuple[Engineer, ...]:
         key = (language, tier, skill)
         found = self._matching_memo.get(key)
         if found is None:

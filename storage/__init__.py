@@ -1,28 +1,18 @@
-"""Persistence. `open_store(url)` picks the backend from the URL's scheme."""
+"""Persistence. `open_store(url)` picks the backend from the URL's scheme; with it come what
+its callers name (the `Store`, its rows and queries, `AnotherRunner`). The rest of the
+contract — a unit of work (`ChangeSet`), what intake reads, the conflicts a commit raises —
+is imported from `storage.base` by the code that writes."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from storage.base import (
-    AnotherRunner,
-    ChangeSet,
-    ConflictingWrite,
-    DuplicateKey,
-    Intake,
-    Probe,
-    Row,
-    Store,
-    TicketQuery,
-)
+from storage.base import AnotherRunner, Row, Store, TicketQuery
 
 if TYPE_CHECKING:
     from storage.claim import PostgresClaim
 
-__all__ = [
-    "AnotherRunner", "ChangeSet", "ConflictingWrite", "DuplicateKey", "Intake", "Probe", "Row", "Store",
-    "TicketQuery", "open_store",
-]
+__all__ = ["AnotherRunner", "Row", "Store", "TicketQuery", "open_store"]
 
 
 async def open_store(url: str, *, runner: bool = False, claim: PostgresClaim | None = None) -> Store:

@@ -76,8 +76,8 @@ class Booking:
     outbox_id: int
     at: datetime
     platform_id: str | None
-    ref: Row | None = None
-    thread: Row | None = None
+    ref: Row | None
+    thread: Row | None
 
 
 @dataclass(frozen=True)

@@ -81,15 +81,11 @@ LATEST_EVENTS = Sql(
 )
 EVENTS_BETWEEN = Sql("SELECT * FROM events WHERE type IN (:types*) AND at >= :start AND at < :end ORDER BY id")
 PENDING_OUTBOX = Sql("SELECT * FROM outbox WHERE state = 'pending' AND id > :after_id ORDER BY id LIMIT :limit")
-STAFF_THREADS = Sql("SELECT * FROM staff_threads ORDER BY ticket_id, channel")
-STAFF_THREADS_OF = Sql("SELECT * FROM staff_threads WHERE ticket_id IN (:ticket_ids*) ORDER BY ticket_id, channel")
 HINT_AT = Sql(
     "SELECT at FROM conversation_hints WHERE channel = :channel AND chat_id = :chat_id AND thread_id = :thread_id"
 )
 DEAD_LETTER = Sql("SELECT * FROM dead_letters WHERE id = :id")
 DEAD_LETTER_FOR = Sql("SELECT * FROM dead_letters WHERE channel = :channel AND key = :key")
-DEAD_LETTERS = Sql("SELECT * FROM dead_letters ORDER BY id DESC LIMIT :limit")
-DEAD_LETTERS_IN = Sql("SELECT * FROM dead_letters WHERE state = :state ORDER BY id DESC LIMIT :limit")
 DEAD_LETTER_COUNTS = Sql("SELECT state, count(*) AS n FROM dead_letters GROUP BY state")
 NEXT_DUE = Sql("SELECT min(due_at) AS due_at FROM deadlines WHERE fired_at IS NULL")
 DUE_DEADLINES = Sql(
@@ -263,6 +259,16 @@ def outbox_rows(ticket_id: int | None, state: str | None) -> Sql:
                                    ("state = :state", state is not None)) if wanted]
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     return sql(f"SELECT * FROM outbox{where} ORDER BY id")
+
+
+def staff_threads(ticket_ids: Sequence[int] | None) -> Sql:
+    where = "" if ticket_ids is None else " WHERE ticket_id IN (:ticket_ids*)"
+    return sql(f"SELECT * FROM staff_threads{where} ORDER BY ticket_id, channel")
+
+
+def dead_letters(state: str | None) -> Sql:
+    where = "" if state is None else " WHERE state = :state"
+    return sql(f"SELECT * FROM dead_letters{where} ORDER BY id DESC LIMIT :limit")
 
 
 def mark_dead_letter(only_from: tuple[str, ...]) -> Sql:

@@ -176,9 +176,8 @@ class SqlStore(ABC):
         return await self._rows(q.outbox_rows(ticket_id, state), ticket_id=ticket_id, state=state)
 
     async def staff_threads(self, ticket_ids: Sequence[int] | None = None) -> list[Row]:
-        if ticket_ids is None:
-            return await self._rows(q.STAFF_THREADS)
-        return await self._rows(q.STAFF_THREADS_OF, ticket_ids=list(ticket_ids))
+        ids = None if ticket_ids is None else list(ticket_ids)
+        return await self._rows(q.staff_threads(ids), ticket_ids=ids)
 
     async def hint_at(self, channel: str, chat_id: str, thread_id: str | None) -> datetime | None:
         row = await self._row(q.HINT_AT, channel=channel, chat_id=chat_id, thread_id=thread_id or "")
@@ -219,9 +218,7 @@ class SqlStore(ABC):
         return await self._row(q.DEAD_LETTER_FOR, channel=channel, key=key)
 
     async def dead_letters(self, state: str | None = None, limit: int = 100) -> list[Row]:
-        if state is None:
-            return await self._rows(q.DEAD_LETTERS, limit=limit)
-        return await self._rows(q.DEAD_LETTERS_IN, state=state, limit=limit)
+        return await self._rows(q.dead_letters(state), state=state, limit=limit)
 
     async def dead_letter_counts(self) -> dict[str, int]:
         return {row["state"]: row["n"] for row in await self._rows(q.DEAD_LETTER_COUNTS)}

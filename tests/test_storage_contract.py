@@ -562,7 +562,7 @@ async def test_many_deliveries_are_booked_in_one_call_as_one_by_one(store: Store
     thread = {"ticket_id": 1001, "channel": "local", "chat_id": "staff", "thread_id": "th1", "header_id": "h1"}
     ref = {"channel": "local", "chat_id": "1", "message_id": "p2", "ticket_id": 1001}
     await store.mark_sent_many([
-        Booking(ids[0], at(1), "h1", None, thread), Booking(ids[1], at(2), "p2", ref),
+        Booking(ids[0], at(1), "h1", None, thread), Booking(ids[1], at(2), "p2", ref, None),
         Booking(ids[2], at(3), "c3", None, {**thread, "thread_id": "th2", "header_id": None}),
     ])
     assert [(r["state"], r["platform_id"], r["sent_at"]) for r in await store.outbox_rows()] == [

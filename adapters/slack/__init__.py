@@ -12,7 +12,7 @@ import re
 
 from adapters.slack.config import NAME, SlackConfig
 from bot.delivery.contract import Adapter
-from bot.delivery.descriptor import ChannelDescriptor
+from bot.delivery.descriptor import platform_channel
 
 
 def _build(section: SlackConfig) -> Adapter:
@@ -22,13 +22,8 @@ def _build(section: SlackConfig) -> Adapter:
     return SlackChannel(section)
 
 
-CHANNEL = ChannelDescriptor(
-    name=NAME,
-    settings=SlackConfig,
-    build=_build,
-    identity_example=f"{NAME}:U024BE7LH",
-    staff_room=SlackConfig.staff_room,
-    secrets=SlackConfig.secrets,
+CHANNEL = platform_channel(
+    NAME, SlackConfig, _build, user_example="U024BE7LH",
     # What Slack puts in a message for "@ana": `<@U024BE7LH|ana>`, the name optional.
     mention=re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>"),
 )

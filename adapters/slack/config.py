@@ -6,13 +6,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from bot.app.fields import ChannelSettings, Secret
+from bot.app.fields import PlatformSettings, Secret
 
 # The section's name and the prefix of every slack identity ("slack:…").
 NAME = "slack"
 
 
-class SlackConfig(ChannelSettings):
+class SlackConfig(PlatformSettings):
     bot_token: Secret = Secret("env:SLACK_BOT_TOKEN")
     signing_secret: Secret = Secret("env:SLACK_SIGNING_SECRET")
     app_token: Secret = Secret("env:SLACK_APP_TOKEN")

@@ -8,7 +8,7 @@ route), `startup` (menus, staff-group checks), `channel` (the adapter the app ru
 
 from adapters.telegram.config import NAME, TelegramConfig
 from bot.delivery.contract import Adapter
-from bot.delivery.descriptor import ChannelDescriptor
+from bot.delivery.descriptor import platform_channel
 from bot.i18n.texts import staff_key
 
 
@@ -20,13 +20,8 @@ def _build(section: TelegramConfig) -> Adapter:
     return TelegramChannel(section)
 
 
-CHANNEL = ChannelDescriptor(
-    name=NAME,
-    settings=TelegramConfig,
-    build=_build,
-    identity_example=f"{NAME}:12345",
-    staff_room=TelegramConfig.staff_room,
-    secrets=TelegramConfig.secrets,
+CHANNEL = platform_channel(
+    NAME, TelegramConfig, _build, user_example="12345",
     # A bot may not open a private chat: the engineer must press Start in theirs first.
     unreachable_advice=staff_key("unreachable_press_start"),
     # The example roster is written for Telegram; the demo runs it on the local channel.

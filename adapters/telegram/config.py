@@ -6,13 +6,13 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bot.app.fields import ChannelSettings, Secret
+from bot.app.fields import PlatformSettings, Secret
 
 # The section's name and the prefix of every telegram identity ("telegram:…").
 NAME = "telegram"
 
 
-class TelegramConfig(ChannelSettings):
+class TelegramConfig(PlatformSettings):
     token: Secret = Secret("env:TELEGRAM_BOT_TOKEN")
     mode: Literal["polling", "webhook"] = "polling"
     api_base: str = "https://api.telegram.org"

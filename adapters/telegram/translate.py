@@ -139,17 +139,9 @@ def inbound(message: Message, bot_username: str | None, at: datetime) -> Inbound
 
 
 def edited(message: Message, bot_username: str | None, at: datetime) -> Edited | None:
-    found = origin(message)
-    if found is None:
-        return None
-    sender, conversation = found
-    return Edited(
-        conversation=conversation,
-        sender=sender,
-        message_id=str(message.message_id),
-        text=strip_mention(message.text or message.caption or "", bot_username),
-        at=at,
-    )
+    """The message as it reads now: who, where and what text, as `inbound` takes them."""
+    now = inbound(message, bot_username, at)
+    return None if now is None else Edited(now.conversation, now.sender, now.text, now.message_id, at)
 
 
 def command_text(text: str | None, bot_username: str | None) -> str | None:

@@ -191,15 +191,20 @@ def load_config(path: str | Path, channels: Sequence[ChannelDescriptor[Any]] | N
     """Read and validate a TOML file; every problem becomes one `ConfigError` naming the key.
     `channels`: the channels whose sections it may have (default: the registry's)."""
     file = Path(path)
+    return parse_config(read_toml(file), source=file.name, base_dir=file.resolve().parent, channels=channels)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's tables. A file that is missing, unreadable or not TOML is a `ConfigError`
+    naming it: the config file, and the simulator's overlays on it."""
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{file}: no such file") from None
+        raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: cannot read: {exc}") from None
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    return parse_config(raw, source=file.name, base_dir=file.resolve().parent, channels=channels)
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def parse_config(

@@ -8,6 +8,7 @@ builds on `Model`: unknown keys are typos and are refused, and a loaded config i
 from __future__ import annotations
 
 import os
+from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any
@@ -105,3 +106,17 @@ class ChannelSettings(Model):
     is off until the file switches it on."""
 
     enabled: bool = False
+
+
+class PlatformSettings(ChannelSettings):
+    """A messaging platform's section. Which secrets it needs and which chat is its staff
+    room follow from several of its keys (the mode, a chat's id), so the section says them;
+    `bot.delivery.descriptor.platform_channel` builds the channel from them."""
+
+    @abstractmethod
+    def secrets(self) -> list[tuple[str, Secret | None]]:
+        """(key within the section, secret) for each secret the section's mode needs."""
+
+    @abstractmethod
+    def staff_room(self) -> str | None:
+        """The chat whose threads hold the tickets, if set."""

@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 from bot.app.http import HttpServer
 from bot.core.clock import Clock
+from bot.core.telemetry import Telemetry
 from routing.priority import Priority
 from storage.base import Counts, Store
 
@@ -34,7 +35,7 @@ LATENESS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
-class DeskMetrics:
+class DeskMetrics(Telemetry):
     """The desk's metrics; a `bot.core.telemetry.Telemetry`."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from bot.app.fields import Duration, Identity, Language, Model, PriorityField, TimeZone
+from bot.core import backoff
 from bot.i18n.texts import CUSTOMER_LANGUAGES, STAFF_LANGUAGES
 from routing.calendar import WeeklyHours
 from routing.priority import Priority
@@ -58,15 +59,27 @@ class StorageConfig(Model):
     url: str = "sqlite:///dutydesk.db"
 
 
-class DeliveryConfig(Model):
+class Retries(Model):
+    """Pauses between attempts (`bot.core.backoff`): from `retry_base_seconds`, doubling each
+    time, up to `retry_max_seconds`. The defaults are delivery's; intake sets its own."""
+
     retry_base_seconds: float = Field(default=1.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
+
+    def pause(self, attempt: int) -> float:
+        """Seconds to wait before retry number `attempt` (1 for the first)."""
+        return backoff.pause(attempt, self.retry_base_seconds, self.retry_max_seconds)
+
+
+class DeliveryConfig(Retries):
+    """How the dispatcher retries a message a platform did not take."""
+
     max_attempts: int = Field(default=12, ge=1)
     # Messages sent and not yet booked, at most: what a crash can make the outbox send again.
     max_in_flight: int = Field(default=16, ge=1)
 
 
-class IntakeConfig(Model):
+class IntakeConfig(Retries):
     """How often an update the desk fails to take is tried before it is set aside."""
 
     attempts: int = Field(default=5, ge=1)

@@ -34,7 +34,7 @@ class Press:
     sender: Sender
     conversation: ConversationRef
     data: str
-    key: str | None = None
+    key: str | None = None  # the platform's id for this press; a redelivery is ignored, as a command's
 
 
 Menu = tuple[tuple[str, str], ...]  # (command, description) pairs, as a platform lists them

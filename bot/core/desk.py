@@ -42,6 +42,10 @@ class Desk:
         self, cfg: Config, store: Store, clock: Clock, *, channels: frozenset[str],
         detector: LanguageDetector | None = None,
     ) -> None:
+        # The store and the clock are the desk's for its life: a reconfigure builds new
+        # services around the same two.
+        self.store = store
+        self.clock = clock
         self.services = Services.build(cfg, store, clock, channels, detector)
         self._lock = asyncio.Lock()
         # A part of an album goes alone: the parts merge into one stored message, which the
@@ -55,14 +59,6 @@ class Desk:
         self._bookings: GroupCommit[Booking, None] = GroupCommit(None, self._book)
         self._replays: dict[str, deadletters.Replay] = {}
 
-    @property
-    def store(self) -> Store:
-        return self.services.store
-
-    @property
-    def clock(self) -> Clock:
-        return self.services.clock
-
     async def reconfigure(self, cfg: Config) -> None:
         """Run on a new config (SIGHUP, `dutydesk reload`): roster, shifts, rotations,
         overrides, plans, organisations, templates. The new services are built first — a
@@ -71,7 +67,7 @@ class Desk:
         old = self.services
         same_languages = (cfg.desk.languages, cfg.desk.default_language) == (
             old.cfg.desk.languages, old.cfg.desk.default_language)
-        fresh = Services.build(cfg, old.store, old.clock, old.directory.channels,
+        fresh = Services.build(cfg, self.store, self.clock, old.directory.channels,
                                old.triage.detector if same_languages else None)
         fresh.listeners, fresh.telemetry = old.listeners, old.telemetry
         async with self._lock:

@@ -33,6 +33,7 @@ __all__ = [
     "SlaRecord",
     "Status",
     "Ticket",
+    "Written",
     "format_ticket_id",
     "parse_ticket_id",
 ]
@@ -120,18 +121,27 @@ class Sender:
 
 
 @dataclass(frozen=True)
-class Inbound:
-    """One message as an adapter hands it to the desk.
-
-    `message_id` is the platform's id of the message within its chat; together with the
-    channel and chat it is the de-duplication key, so a redelivered update is harmless.
-    """
+class Written:
+    """What a person wrote, where and when, as an adapter hands it to the desk: a new
+    message (`Inbound`) or an edit of one (`Edited`). `message_id` is the platform's id of
+    the message within its chat."""
 
     conversation: ConversationRef
     sender: Sender
     text: str
     message_id: str
     at: datetime
+
+    @property
+    def channel(self) -> str:
+        return self.conversation.channel
+
+
+@dataclass(frozen=True)
+class Inbound(Written):
+    """One new message. With the channel and chat, `message_id` is its de-duplication key,
+    so a redelivered update is harmless."""
+
     attachments: tuple[Attachment, ...] = ()
     reply_to: str | None = None  # platform id of the message this one answers, same chat
     private: bool = True  # a one-to-one chat with the bot (not a group or channel)
@@ -144,23 +154,14 @@ class Inbound:
     unreadable: str | None = None
 
     @property
-    def channel(self) -> str:
-        return self.conversation.channel
-
-    @property
     def dedupe_key(self) -> str:
         return f"msg:{self.channel}:{self.conversation.chat_id}:{self.message_id}"
 
 
 @dataclass(frozen=True)
-class Edited:
-    """The customer (or engineer) edited a message the desk already has."""
-
-    conversation: ConversationRef
-    sender: Sender
-    message_id: str
-    text: str
-    at: datetime
+class Edited(Written):
+    """A message the desk already has, as the customer (or engineer) edited it: its new
+    text, and when (`at`)."""
 
 
 @dataclass

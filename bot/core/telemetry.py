@@ -8,10 +8,11 @@ pending outbox, dead letters) is read from the store when metrics are scraped.
 
 from __future__ import annotations
 
-from typing import Protocol
 
+class Telemetry:
+    """One method per happening. Each does nothing here, so `NoTelemetry` is this class as it
+    stands; a reporting implementation (`bot/app/metrics.py`) overrides every one."""
 
-class Telemetry(Protocol):
     def message_in(self, channel: str, lag_s: float) -> None:
         """An inbound message reached the desk, `lag_s` after the platform says it was sent."""
 
@@ -34,26 +35,5 @@ class Telemetry(Protocol):
         """A deadline wake-up ran `seconds` after the instant it was armed for."""
 
 
-class NoTelemetry:
+class NoTelemetry(Telemetry):
     """Reports nowhere (tests, the demo, the CLI's read-only commands)."""
-
-    def message_in(self, channel: str, lag_s: float) -> None:
-        pass
-
-    def decided(self, seconds: float) -> None:
-        pass
-
-    def message_out(self, channel: str) -> None:
-        pass
-
-    def delivery_retry(self, channel: str) -> None:
-        pass
-
-    def delivery_failed(self, channel: str) -> None:
-        pass
-
-    def rate_limited(self, channel: str) -> None:
-        pass
-
-    def scheduler_late(self, seconds: float) -> None:
-        pass

@@ -19,23 +19,46 @@ BUCKETS = ("<15m", "15–30m", "30m–1h", "1–2h", "2–4h", "4–8h", "8–24
 
 
 @dataclass
+class Targets:
+    """One clock's targets: how many were decided, and how many of those were met."""
+
+    decided: int = 0
+    met: int = 0
+
+    def add(self, met: int, missed: int) -> None:
+        self.decided += met + missed
+        self.met += met
+
+    def cell(self) -> str:
+        return f"{present.percent(_ratio(self.met, self.decided))} of {self.decided}"
+
+
+@dataclass
 class Count:
     tickets: int = 0
-    first_decided: int = 0
-    first_met: int = 0
-    resolution_decided: int = 0
-    resolution_met: int = 0
+    first: Targets = field(default_factory=Targets)
+    resolution: Targets = field(default_factory=Targets)
     rated: int = 0
     rating_sum: int = 0
 
     def cells(self) -> dict[str, str]:
         return {
             "tickets": str(self.tickets),
-            "first": f"{present.percent(_ratio(self.first_met, self.first_decided))} of {self.first_decided}",
-            "resolution": f"{present.percent(_ratio(self.resolution_met, self.resolution_decided))} "
-                          f"of {self.resolution_decided}",
+            "first": self.first.cell(),
+            "resolution": self.resolution.cell(),
             "rating": f"{self.rating_sum / self.rated:.1f} ({self.rated})" if self.rated else "—",
         }
+
+    def add(self, r: Mapping[str, Any], *, first: bool = True, resolution: bool = True) -> None:
+        """A roll-up row's figures: the tickets go with the first-response clock, the
+        ratings with the resolution clock (as the per-engineer rows charge them)."""
+        if first:
+            self.tickets += r["tickets"]
+            self.first.add(r["first_met"], r["first_missed"])
+        if resolution:
+            self.resolution.add(r["resolution_met"], r["resolution_missed"])
+            self.rated += r["rated"]
+            self.rating_sum += r["rating_sum"]
 
 
 @dataclass
@@ -67,7 +90,7 @@ def share(count: Count | None) -> float | None:
     """Targets met of targets decided, both clocks together; None when none was decided."""
     if count is None:
         return None
-    return _ratio(count.first_met + count.resolution_met, count.first_decided + count.resolution_decided)
+    return _ratio(count.first.met + count.resolution.met, count.first.decided + count.resolution.decided)
 
 
 def fold(found: Mapping[str, Sequence[Mapping[str, Any]]], s: Services) -> Figures:
@@ -78,41 +101,22 @@ def fold(found: Mapping[str, Sequence[Mapping[str, Any]]], s: Services) -> Figur
     out = Figures()
     for r in found["plan_days"]:
         day = date.fromisoformat(r["day"])
-        _add(out.weekly.setdefault((day - timedelta(days=day.weekday()), r["value"]), Count()), *_whole(r))
+        out.weekly.setdefault((day - timedelta(days=day.weekday()), r["value"]), Count()).add(r)
     for r in found["totals"]:
         dim, value, n = r["dim"], r["value"], r["tickets"]
-        first = (r["first_met"] + r["first_missed"], r["first_met"])
-        resolution = (r["resolution_met"] + r["resolution_missed"], r["resolution_met"])
         if dim in ("plan", "language", "priority"):
-            _add(out.tables.by[dim].setdefault(value, Count()), *_whole(r))
+            out.tables.by[dim].setdefault(value, Count()).add(r)
         if dim == "plan":
-            _add(out.tables.overall, *_whole(r))
-        elif dim == "first_by":
+            out.tables.overall.add(r)
+        elif dim in ("first_by", "resolution_by"):
             name = present.engineer_name(s, None if value == "-" else value)
-            _add(out.tables.by["engineer"].setdefault(name, Count()), n, *first, 0, 0, 0, 0)
-        elif dim == "resolution_by":
-            name = present.engineer_name(s, None if value == "-" else value)
-            _add(out.tables.by["engineer"].setdefault(name, Count()), 0, 0, 0, *resolution, r["rated"], r["rating_sum"])
+            engineer = out.tables.by["engineer"].setdefault(name, Count())
+            engineer.add(r, first=dim == "first_by", resolution=dim == "resolution_by")
         elif dim in ("first_spread", "resolution_spread"):
             out.spreads[dim.removesuffix("_spread")][int(value)] += n
         elif dim == "rating":
             out.ratings[int(value)] = out.ratings.get(int(value), 0) + n
     return out
-
-
-def _whole(r: Mapping[str, Any]) -> tuple[int, int, int, int, int, int, int]:
-    return (r["tickets"], r["first_met"] + r["first_missed"], r["first_met"],
-            r["resolution_met"] + r["resolution_missed"], r["resolution_met"], r["rated"], r["rating_sum"])
-
-
-def _add(count: Count, tickets: int, fd: int, fm: int, rd: int, rm: int, rated: int, rating_sum: int) -> None:
-    count.tickets += tickets
-    count.first_decided += fd
-    count.first_met += fm
-    count.resolution_decided += rd
-    count.resolution_met += rm
-    count.rated += rated
-    count.rating_sum += rating_sum
 
 
 def spread_quantiles(counts: Sequence[int]) -> dict[str, str]:

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from bot.app.fields import ChannelSettings, Secret
+from bot.app.fields import ChannelSettings, PlatformSettings, Secret
 from bot.delivery.contract import Adapter
 from bot.i18n.texts import staff_key
 
 S = TypeVar("S", bound=ChannelSettings)
+P = TypeVar("P", bound=PlatformSettings)
 
 # The text key leads get when an engineer cannot be reached privately on a channel that
 # says nothing more specific.
@@ -78,3 +79,16 @@ class ChannelDescriptor(Generic[S]):
 
     def adapter(self, settings: ChannelSettings) -> Adapter:
         return self.build(self.section(settings))
+
+
+def platform_channel(
+    name: str, settings: type[P], build: Callable[[P], Adapter], user_example: str, *,
+    mention: re.Pattern[str] | None = None, unreachable_advice: str = UNREACHABLE_ADVICE, twin_in_demo: bool = False,
+) -> ChannelDescriptor[P]:
+    """A messaging platform's channel: its section says its staff room and the secrets its
+    mode needs (`PlatformSettings`), and an identity is `name:` and a user id there."""
+    return ChannelDescriptor(
+        name=name, settings=settings, build=build, identity_example=f"{name}:{user_example}",
+        staff_room=settings.staff_room, secrets=settings.secrets,
+        mention=mention, unreachable_advice=unreachable_advice, twin_in_demo=twin_in_demo,
+    )

@@ -31,7 +31,6 @@ from functools import partial
 from typing import Protocol
 
 from bot.app.config import DeliveryConfig
-from bot.core import backoff
 from bot.core.records import outbound_from_row
 from bot.core.telemetry import NoTelemetry, Telemetry
 from bot.delivery.contract import (
@@ -137,14 +136,11 @@ class Dispatcher:
             except Exception:
                 failures += 1
                 log.exception("reading the outbox failed; retrying")
-                await self._sleep(self._pause(failures))
+                await self._sleep(self._config.pause(failures))
                 continue
             failures = 0
             if fetched < FETCH:
                 await self._wake.wait()
-
-    def _pause(self, attempt: int) -> float:
-        return backoff.pause(attempt, self._config.retry_base_seconds, self._config.retry_max_seconds)
 
     async def _book(self, what: str, call: Callable[[], Awaitable[None]]) -> None:
         """A storage call the lane cannot move on without, retried until it succeeds."""
@@ -157,7 +153,7 @@ class Dispatcher:
                 raise
             except Exception as exc:
                 failures += 1
-                delay = self._pause(failures)
+                delay = self._config.pause(failures)
                 log.warning("%s failed (%s: %s); trying again in %.2fs", what, type(exc).__name__, exc, delay)
                 await self._sleep(delay)
 
@@ -222,7 +218,7 @@ class Dispatcher:
                 except Exception:  # a bug, not a platform's answer: the lane must live on
                     failures += 1
                     log.exception("delivering outbox %s failed unexpectedly; trying again", message.id)
-                    await self._sleep(self._pause(failures))
+                    await self._sleep(self._config.pause(failures))
         finally:
             if self._lanes.get(state.lane.key) is state and not state.queue:
                 del self._lanes[state.lane.key]
@@ -296,7 +292,7 @@ class Dispatcher:
             await self._book(f"booking outbox {message.id} as failed", partial(
                 self._listener.delivery_failed, message, f"gave up after {attempts} attempts: {reason}"))
             return True, 0.0
-        delay = self._pause(attempts)
+        delay = self._config.pause(attempts)
         log.warning("outbox %s attempt %d failed (%s); retrying in %.1fs", message.id, attempts, reason, delay,
                     extra=_about(message, "delivery_retry"))
         self._telemetry.delivery_retry(message.recipient.channel)

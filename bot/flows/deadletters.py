@@ -22,11 +22,10 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import KW_ONLY, dataclass, replace
 from typing import Any
 
 from bot.app.config import IntakeConfig
-from bot.core import backoff
 from bot.core.sanitize import as_json, scrub_text
 from bot.core.services import Services
 from bot.i18n import texts
@@ -47,25 +46,22 @@ def describe(exc: BaseException) -> str:
     return scrub_text(f"{type(exc).__name__}: {exc}")[:ERROR_LENGTH]
 
 
+@dataclass(frozen=True)
 class Guard:
     """One channel's intake discipline (see the module doc). `budget` caps the seconds spent
     pausing between attempts: Slack wants its answer within three seconds."""
 
-    def __init__(
-        self, desk: Any, channel: str, policy: IntakeConfig, *, budget: float | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        # `desk` is a `bot.core.desk.Desk`; typed loosely because the desk imports this module.
-        self._desk = desk
-        self._channel = channel
-        self._policy = policy
-        self._budget = budget
-        self._sleep = sleep
+    desk: Any  # a `bot.core.desk.Desk`; typed loosely because the desk imports this module
+    channel: str
+    policy: IntakeConfig
+    _: KW_ONLY
+    budget: float | None = None
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def take(self, key: str, payload: Payload, handle: Handle) -> bool:
         """Run `handle` until it succeeds (True) or the attempts are used up, when the update
         is set aside (False). Raises only when setting it aside failed too."""
-        policy = self._policy
+        policy = self.policy
         paused = 0.0
         attempt = 1
         while True:
@@ -76,21 +72,21 @@ class Guard:
                 raise
             except Exception as exc:
                 error = exc
-            delay = backoff.pause(attempt, policy.retry_base_seconds, policy.retry_max_seconds)
-            if attempt >= policy.attempts or (self._budget is not None and paused + delay > self._budget):
+            delay = policy.pause(attempt)
+            if attempt >= policy.attempts or (self.budget is not None and paused + delay > self.budget):
                 break
             log.warning("%s update %s failed (attempt %d: %s); trying again in %.2fs",
-                        self._channel, key, attempt, describe(error), delay)
+                        self.channel, key, attempt, describe(error), delay)
             paused += delay
             attempt += 1
-            await self._sleep(delay)
-        log.error("%s update %s failed %d times; setting it aside", self._channel, key, attempt, exc_info=error)
+            await self.sleep(delay)
+        log.error("%s update %s failed %d times; setting it aside", self.channel, key, attempt, exc_info=error)
         await self.set_aside(key, payload(), describe(error), attempt)
         return False
 
     async def set_aside(self, key: str, payload: Any, error: str, attempts: int = 1) -> None:
         """Straight to the table: for an update that cannot even be read."""
-        await self._desk.set_aside(self._channel, key, as_json(payload), scrub_text(error), attempts)
+        await self.desk.set_aside(self.channel, key, as_json(payload), scrub_text(error), attempts)
 
 
 async def set_aside(s: Services, channel: str, key: str, payload: str, error: str, attempts: int) -> bool:

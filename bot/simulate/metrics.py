@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from bot.simulate.arrivals import HOURS_PER_WEEK, hour_of_week
 from bot.simulate.duty import Duty
 from bot.simulate.engineers import Load
 from bot.sla.clocks import BREACH, FIRST_RESPONSE, RESOLUTION, UPDATE
-from bot.sla.report import MAX_TICKETS, judge
+from bot.sla.report import MAX_TICKETS, judge, quantile
 from storage.base import Store, TicketQuery
 
 CLOCKS = (FIRST_RESPONSE, RESOLUTION, UPDATE)
@@ -123,10 +122,3 @@ async def _waits(result: Result, store: Store, tickets: dict[int, Ticket], start
         waits[ALL].append(wait)
     result.waits = {plan: (quantile(values, 0.5), quantile(values, 0.9)) for plan, values in sorted(waits.items())}
 
-
-def quantile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]

@@ -11,14 +11,13 @@ The result is validated by the desk's own `parse_config`.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.app.config import Config, ConfigError, parse_config
+from bot.app.config import Config, ConfigError, parse_config, read_toml
 
 KEYED_ARRAYS = ("engineers", "organisations")
 SIM_TABLE = "simulate"
@@ -32,17 +31,6 @@ class Scenario:
     config: Config
     settings: dict[str, Any]
     added_orgs: dict[str, list[str]] = field(default_factory=dict)
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:

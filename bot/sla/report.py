@@ -138,7 +138,9 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def _quantile(values: list[float], q: float) -> float | None:
+def quantile(values: list[float], q: float) -> float | None:
+    """The `q` quantile, interpolated between the values (the simulator's waits use it too);
+    None when there are none."""
     if not values:
         return None
     if len(values) == 1:
@@ -159,7 +161,7 @@ COLUMNS = (
 
 
 def _spread(values: list[float]) -> str:
-    return f"{_duration(_quantile(values, 0.5))}/{_duration(_quantile(values, 0.9))}"
+    return f"{_duration(quantile(values, 0.5))}/{_duration(quantile(values, 0.9))}"
 
 
 def _cells(line: Line) -> tuple[str, ...]:
@@ -192,7 +194,7 @@ def as_csv(report: Report) -> str:
         first, resolution = line.clocks[FIRST_RESPONSE], line.clocks[RESOLUTION]
         writer.writerow([
             line.group, line.tickets, first.decided, first.met, resolution.decided, resolution.met,
-            *(_round(_quantile(values, q)) for tally in (first, resolution) for values in (tally.wall, tally.business)
+            *(_round(quantile(values, q)) for tally in (first, resolution) for values in (tally.wall, tally.business)
               for q in (0.5, 0.9)),
         ])
     return out.getvalue()
