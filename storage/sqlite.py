@@ -123,21 +123,24 @@ def _decode_thread(value: str | None) -> str | None:
 
 
 @lru_cache(maxsize=256)
-def _decoders(names: tuple[str, ...]) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
-    return tuple(
-        (name, _decode_time if name in TIME_COLUMNS else _decode_json if name in JSON_COLUMNS
-         else _decode_thread if name == "thread_id" else None)
-        for name in names
-    )
+def _decoders(names: tuple[str, ...]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """The columns of a result that need decoding, and how; the rest are read as stored."""
+    found = ((name, _decode_time if name in TIME_COLUMNS else _decode_json if name in JSON_COLUMNS
+              else _decode_thread if name == "thread_id" else None) for name in names)
+    return tuple((name, decode) for name, decode in found if decode is not None)
 
 
 def _fetch(conn: sqlite3.Connection, bound: Bound) -> list[Row]:
     cursor = conn.execute(bound.text, _encoded(bound.names, bound.values))
-    decoders = _decoders(tuple(d[0] for d in cursor.description))
-    return [
-        {name: value if decode is None else decode(value) for (name, decode), value in zip(decoders, row, strict=True)}
-        for row in cursor.fetchall()
-    ]
+    names = tuple(d[0] for d in cursor.description)
+    decoders = _decoders(names)
+    rows = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        for name, decode in decoders:
+            row[name] = decode(row[name])
+        rows.append(row)
+    return rows
 
 
 class _Unit(tuple[Any, ...]):
