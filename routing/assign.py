@@ -27,6 +27,9 @@ class Load:
     last_assigned_at: datetime | None = None
 
 
+NO_LOAD = Load()  # an engineer with nothing open (one value: it is asked for per candidate)
+
+
 @dataclass(frozen=True)
 class TicketFacts:
     language: str
@@ -177,18 +180,18 @@ class AssignmentPolicy:
         ]
         free = [e for e in on_duty if _has_room(e, loads)]
         notes = tuple(
-            reason("at_capacity", name=e.name, open=loads.get(e.id, Load()).open_count, limit=e.max_open)
+            reason("at_capacity", name=e.name, open=loads.get(e.id, NO_LOAD).open_count, limit=e.max_open)
             for e in on_duty if e not in free
         )
         if not free:
             return _Pick(None, notes)
         office = facts.office_tz
-        chosen = min(free, key=lambda e: (office is not None and e.tz != office, _load_key(loads.get(e.id, Load()))))
+        chosen = min(free, key=lambda e: (office is not None and e.tz != office, _load_key(loads.get(e.id, NO_LOAD))))
         if office is not None and chosen.tz == office and any(e.tz != office for e in free):
             notes += (reason("office", name=chosen.name, timezone=office),)
             free = [e for e in free if e.tz == office]
         if len(free) > 1:
-            load = loads.get(chosen.id, Load())
+            load = loads.get(chosen.id, NO_LOAD)
             notes += (reason("least_loaded", count=len(free), open=load.open_count),)
         return _Pick(chosen, notes)
 
@@ -279,7 +282,7 @@ class _Pickup:
 
 
 def _has_room(engineer: Engineer, loads: Mapping[str, Load]) -> bool:
-    return engineer.max_open is None or loads.get(engineer.id, Load()).open_count < engineer.max_open
+    return engineer.max_open is None or loads.get(engineer.id, NO_LOAD).open_count < engineer.max_open
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)(\*{0,2})")
 
@@ -53,18 +53,17 @@ SQLITE = Dialect("sqlite", "?", "(VALUES ")
 POSTGRES = Dialect("postgres", "$", "(")
 
 
-@dataclass(frozen=True)
-class Bound:
+class Bound(NamedTuple):
     """A statement in one dialect: its text and, per placeholder, the parameter's name
-    (a backend encodes values by the column they are for) and value."""
+    (a backend encodes values by the column they are for) and value. (Tuples, this and
+    `Batch`: one is made for every statement run.)"""
 
     text: str
     names: tuple[str, ...]
     values: list[Any]
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     """One text and the values of each row it runs for."""
 
     text: str

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from storage import plan
 from storage import queries as q
@@ -34,8 +33,7 @@ from storage.plan import Step
 Loads = dict[str, tuple[int, datetime | None]]
 
 
-@dataclass(frozen=True)
-class Read:
+class Read(NamedTuple):
     """A query run once per set of parameters; the rows of all runs, in order."""
 
     sql: Sql
