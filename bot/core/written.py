@@ -20,23 +20,31 @@ from bot.core.domain import Ticket
 from storage.base import Row
 
 Schedule = dict[str, list[Row]]  # clock -> its deadline rows
+# What is kept of a clock's rows: each one's stage, target and due time (a ticket's id and
+# the clock's name are the keys): a few hundred bytes a ticket.
+_Kept = dict[str, tuple[tuple[object, ...], ...]]
 
-_LIMIT = 50_000  # tickets remembered; past it, forgotten all at once (then written in full)
+_LIMIT = 10_000  # tickets remembered (the ones being worked on); past it, all forgotten at once
+
+
+def _kept(rows: list[Row]) -> tuple[tuple[object, ...], ...]:
+    return tuple((row["stage"], row["target_at"], row["due_at"]) for row in rows)
 
 
 class WrittenTimers:
     def __init__(self) -> None:
-        self._known: dict[int, tuple[datetime, Schedule]] = {}
+        self._known: dict[int, tuple[datetime, _Kept]] = {}
 
     def unchanged(self, ticket: Ticket, clock: str, rows: list[Row]) -> bool:
         """Whether `rows` are exactly what this desk last committed for the ticket's clock."""
         known = self._known.get(ticket.id)
         if known is None or ticket.stored is None or ticket.stored.get("updated_at") != known[0]:
             return False
-        return known[1].get(clock) == rows
+        kept = known[1].get(clock)
+        return kept is not None and kept == _kept(rows)
 
     def remember(self, ticket_id: int, updated_at: datetime, schedule: Schedule) -> None:
         """After a commit: the ticket's whole schedule as it now stands in the store."""
         if len(self._known) >= _LIMIT and ticket_id not in self._known:
             self._known.clear()
-        self._known[ticket_id] = (updated_at, schedule)
+        self._known[ticket_id] = (updated_at, {clock: _kept(rows) for clock, rows in schedule.items()})
