@@ -92,10 +92,14 @@ def _ticket(updated_at: datetime, stored_at: datetime | None) -> Ticket:
 def test_timers_another_writer_touched_since_are_written_in_full() -> None:
     written = WrittenTimers()
     rows = [{"ticket_id": 1001, "clock": "resolution", "stage": 100, "target_at": START, "due_at": START}]
-    written.remember(1001, START, {"resolution": rows})
+    written.remember(_ticket(START, None), {"resolution": rows})
     assert written.unchanged(_ticket(START, START), "resolution", rows)
     assert not written.unchanged(_ticket(START, START), "resolution", [])  # a different schedule
     assert not written.unchanged(_ticket(START, START), "update", [])  # a clock never written
     later = START + timedelta(minutes=1)
     assert not written.unchanged(_ticket(later, later), "resolution", rows)  # read back as someone else left it
     assert not written.unchanged(_ticket(START, None), "resolution", rows)  # not read from the store
+    resolved = _ticket(START, None)
+    resolved.status = Status.RESOLVED
+    written.remember(resolved, {"resolution": []})  # no longer open: forgotten
+    assert not written.unchanged(_ticket(START, START), "resolution", rows)

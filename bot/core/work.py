@@ -28,7 +28,7 @@ class Work:
         self._sla = sla
         self._reopen_within = reopen_within
         self._written = written or WrittenTimers()
-        self._schedules: list[tuple[int, datetime, Schedule]] = []  # each ticket's, for `remember`
+        self._schedules: list[tuple[Ticket, Schedule]] = []  # each ticket's, for `remember`
         self._changes = ChangeSet()
         self._tickets: dict[int, Ticket] = {}
         self._wakes: list[datetime] = []
@@ -120,13 +120,13 @@ class Work:
             for clock, rows in schedule.items():
                 if not self._written.unchanged(ticket, clock, rows):
                     self._changes.deadlines[(ticket.id, clock)] = rows
-            self._schedules.append((ticket.id, ticket.updated_at, schedule))
+            self._schedules.append((ticket, schedule))
         return self._changes
 
     def remember(self) -> None:
         """After the commit: the timers it left in the store (`bot/core/written.py`)."""
-        for ticket_id, updated_at, schedule in self._schedules:
-            self._written.remember(ticket_id, updated_at, schedule)
+        for ticket, schedule in self._schedules:
+            self._written.remember(ticket, schedule)
 
     def timers(self, ticket: Ticket, runs: dict[str, Run]) -> dict[str, list[Deadline]]:
         """Every timer a ticket in this state should have: the SLA clocks, and its lifecycle."""

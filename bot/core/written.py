@@ -24,7 +24,10 @@ Schedule = dict[str, list[Row]]  # clock -> its deadline rows
 # the clock's name are the keys): a few hundred bytes a ticket.
 _Kept = dict[str, tuple[tuple[object, ...], ...]]
 
-_LIMIT = 10_000  # tickets remembered (the ones being worked on); past it, all forgotten at once
+# Open tickets remembered (a resolved or closed one is forgotten: it has a timer or none);
+# past the limit, all are forgotten at once and written in full once more. At most a few
+# tens of MB for the largest desks measured (100,000 open tickets, bench/scheduler.py).
+_LIMIT = 50_000
 
 
 def _kept(rows: list[Row]) -> tuple[tuple[object, ...], ...]:
@@ -43,8 +46,11 @@ class WrittenTimers:
         kept = known[1].get(clock)
         return kept is not None and kept == _kept(rows)
 
-    def remember(self, ticket_id: int, updated_at: datetime, schedule: Schedule) -> None:
+    def remember(self, ticket: Ticket, schedule: Schedule) -> None:
         """After a commit: the ticket's whole schedule as it now stands in the store."""
-        if len(self._known) >= _LIMIT and ticket_id not in self._known:
+        if not ticket.is_open:
+            self._known.pop(ticket.id, None)
+            return
+        if len(self._known) >= _LIMIT and ticket.id not in self._known:
             self._known.clear()
-        self._known[ticket_id] = (updated_at, {clock: _kept(rows) for clock, rows in schedule.items()})
+        self._known[ticket.id] = (ticket.updated_at, {clock: _kept(rows) for clock, rows in schedule.items()})
