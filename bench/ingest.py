@@ -54,6 +54,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from adapters.local import LocalChannel  # noqa: E402
+from bot.app import heap  # noqa: E402
 from bot.app.config import Config, load_config  # noqa: E402
 from bot.app.demo_config import on_local_channel  # noqa: E402
 from bot.app.factory import App  # noqa: E402
@@ -197,6 +198,7 @@ class Handle:
         await self.app.dispatcher.stop()
         await self.local.stop()
         await self.app.store.close()
+        heap.release()
 
 
 def bench_config(cfg: Config, db: Path | str, *, unlimited: bool) -> Config:
@@ -216,6 +218,7 @@ async def open_handle(cfg: Config, db: Path | str, detector: LanguageDetector, *
                            detector=detector, serve_http=False)
     await local.start(app.desk, None)
     await app.desk.load_overrides()
+    heap.settle()  # as `dutydesk run` does once its desk is up (bot/app/heap.py)
     handle = Handle(app, local, clock, Traffic(seed, clock))
     for _ in range(WARMUP):
         await app.desk.receive(handle.traffic.first(handle.traffic.conversation()))

@@ -36,6 +36,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.app import heap
 from bot.app.config import Config, ConfigError
 from bot.app.factory import App
 from bot.app.http import HttpServer
@@ -186,6 +187,7 @@ class Runner:
             if self._stop.is_set():
                 return True
             await self._start(app)
+            heap.settle()
             self.readiness.app, self.readiness.role = app, "active"
             if self._config_path is not None:
                 announce(self._config_path)
@@ -202,6 +204,7 @@ class Runner:
             watch.cancel()
             stopped.cancel()
             await app.stop()
+            heap.release()
 
     async def _start(self, app: App) -> None:
         try:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.local import LocalChannel
+from bot.app import heap
 from bot.app.config import Config
 from bot.app.demo_config import on_local_channel
 from bot.app.factory import App
@@ -241,16 +242,17 @@ def _few_collections() -> Iterator[None]:
     """A run makes millions of short-lived objects and few cycles: the collector's
     default young-generation threshold (700) has it scan the desk's long-lived objects
     thousands of times for little garbage, about a tenth of a run's time (measured with
-    `bench/simulate.py`). What exists before the run is frozen out of the scans and the
-    threshold raised for the run's length; both are undone after it."""
+    `bench/simulate.py`). What exists before the run is frozen out of the scans, as a
+    running desk does (`bot/app/heap.py`), and the threshold raised for the run's length;
+    both are undone after it."""
     thresholds = gc.get_threshold()
-    gc.freeze()
+    heap.settle()
     gc.set_threshold(100_000, 50, 100)
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        heap.release()
 
 
 async def close_run(run: Run) -> None:
