@@ -35,11 +35,10 @@ sys.path.insert(0, str(REPO))
 from bot.app.config import load_config  # noqa: E402
 from bot.core.desk import Desk  # noqa: E402
 from bot.core.domain import Priority  # noqa: E402
-from bot.simulate.arrivals import Rates, Stream, arrivals_for  # noqa: E402
+from bot.simulate.arrivals import Rates, Stream, arrivals_for, reader  # noqa: E402
 from bot.simulate.engine import close_run, simulate  # noqa: E402
 from bot.simulate.handling import DEFAULTS  # noqa: E402
 from bot.simulate.metrics import measure  # noqa: E402
-from routing.language import LanguageDetector  # noqa: E402
 
 TARGET_S = 30.0
 # The example's customers: (plan, language, share of tickets).
@@ -66,7 +65,7 @@ async def play(weeks: int, tickets: int, seed: int, profile: bool, as_configured
     start = datetime(2026, 11, 2, tzinfo=tz)
     end = start + timedelta(weeks=weeks)
     t0 = time.perf_counter()
-    detector = LanguageDetector(cfg.desk.languages, default=cfg.desk.default_language)
+    detector = reader(cfg.desk.languages, cfg.desk.default_language)  # as `dutydesk simulate` builds it
     loaded = time.perf_counter() - t0
     arrivals = arrivals_for(rates(tickets / weeks), cfg, {}, start, weeks, seed)
     fired = 0

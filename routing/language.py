@@ -157,7 +157,10 @@ class LanguageDetector:
     first customer message is as fast as the rest; build one per process and share it.
     """
 
-    def __init__(self, languages: Sequence[str], default: str = "en") -> None:
+    def __init__(self, languages: Sequence[str], default: str = "en", *, remember: int = 0) -> None:
+        """`remember`: how many distinct texts' readings to keep (0: none). A running desk
+        keeps none; `dutydesk simulate`, whose customers each write one text per language,
+        keeps them all (`bot.simulate.arrivals.reader`)."""
         codes = _validated(languages)
         default = default.strip().lower()
         if default not in codes:
@@ -172,6 +175,8 @@ class LanguageDetector:
         self._other = _lingua(codes - cyrillic, low_accuracy=True)
         self._russian = "ru" in codes
         self._spare_ukrainian = "uk" in cyrillic
+        self._remember = remember
+        self._readings: dict[str | None, _Reading] = {}
 
     def detect(
         self,
@@ -218,6 +223,17 @@ class LanguageDetector:
     def read_many(self, texts: Sequence[str | None]) -> list[Reading]:
         """What each text alone says, for a batch of messages: the model runs once per
         script for the whole batch, on every core (lingua's parallel API)."""
+        if not self._remember:
+            return self._read_many(texts)
+        distinct = list(dict.fromkeys(texts))
+        unknown = [text for text in distinct if text not in self._readings]
+        if len(self._readings) + len(unknown) > self._remember:
+            self._readings.clear()
+            unknown = distinct
+        self._readings.update(zip(unknown, self._read_many(unknown), strict=True))
+        return [self._readings[text] for text in texts]
+
+    def _read_many(self, texts: Sequence[str | None]) -> list[_Reading]:
         plans = [self._plan(text) for text in texts]
         for model in {id(p.model): p.model for p in plans if isinstance(p, _Query)}.values():
             queries = [p for p in plans if isinstance(p, _Query) and p.model is model]

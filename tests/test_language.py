@@ -412,3 +412,26 @@ def test_a_pasted_run_of_letters_is_no_word(detector: LanguageDetector) -> None:
     around them decide, and the model is not asked about the run (it took it seconds)."""
     decision = detector.detect("Лог ошибки, помогите разобраться: " + "x" * 100_000)
     assert decision.language == "ru"
+
+
+def test_a_remembering_detector_reads_each_text_once_and_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`remember` (the simulator's): the same readings as scoring every time, each text
+    scored once while it is remembered, and a batch past the limit still answered whole."""
+    texts = ["Добрый день, отчёт не формируется", "The export fails again", None, "Dzień dobry, nie działa logowanie"]
+    remembering = LanguageDetector(["en", "ru", "uk", "pl"], default="en", remember=3)
+    scored: list[str | None] = []
+    read = LanguageDetector._read_many
+
+    def counting(self: LanguageDetector, batch: list[str | None]) -> list[object]:
+        scored.extend(batch)
+        return read(self, batch)
+
+    monkeypatch.setattr(LanguageDetector, "_read_many", counting)
+    plain = [r.language for r in LanguageDetector(["en", "ru", "uk", "pl"], default="en").read_many(texts)]
+    scored.clear()
+    assert [r.language for r in remembering.read_many(texts[:3] * 2)] == plain[:3] * 2
+    assert scored == texts[:3]  # each once
+    assert [r.language for r in remembering.read_many(texts[:3])] == plain[:3]
+    assert scored == texts[:3]  # all remembered
+    assert [r.language for r in remembering.read_many(texts)] == plain  # past the limit: forgotten, read again
+    assert plain[:2] == ["ru", "en"] and plain[3] == "pl"

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.app.config import Config, ConfigError
 from bot.core.domain import Priority
+from routing.language import LanguageDetector
 
 HOURS_PER_WEEK = 168
 HOUR = timedelta(hours=1)
@@ -182,3 +183,10 @@ def arrivals_for(
                          first_index=len(out) + 1_000_000)
         out += place(extra, {plan: orgs}, cfg.desk.default_plan, seed)
     return sorted(out, key=lambda a: (a.at, a.index))
+
+
+def reader(languages: Sequence[str], default: str) -> LanguageDetector:
+    """The language detector for a simulation: the desk's own, remembering each text's
+    reading — simulated customers write one text per language (`TEXTS`), so the models
+    score each once instead of once per ticket (≈ 7 % of a run)."""
+    return LanguageDetector(languages, default=default, remember=len(TEXTS) * 4)

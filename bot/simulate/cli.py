@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app.config import ConfigError
-from bot.simulate.arrivals import Rates, arrivals_for, rates_from_csv
+from bot.simulate.arrivals import Rates, arrivals_for, rates_from_csv, reader
 from bot.simulate.engine import close_run, simulate
 from bot.simulate.handling import DEFAULTS, PHASES, HandlingTimes, from_settings
 from bot.simulate.history import read_history
@@ -120,7 +120,7 @@ async def run(args: argparse.Namespace) -> str:
 @lru_cache(maxsize=4)
 def _detector(languages: tuple[str, ...], default: str) -> LanguageDetector:
     """Loading the language models takes seconds: once per process and set of languages."""
-    return LanguageDetector(list(languages), default=default)
+    return reader(list(languages), default)
 
 
 def _start(text: str, tz: ZoneInfo) -> datetime:
