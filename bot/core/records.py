@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from bot.core.domain import (
@@ -142,8 +143,10 @@ def sla_to_json(record: SlaRecord) -> dict[str, Any]:
 
 
 
+@lru_cache(maxsize=32)
 def _flags(flags: str) -> tuple[bool, bool, bool, bool]:
-    """A mark's flags (`_FLAGS`), one letter each, as its four booleans."""
+    """A mark's flags (`_FLAGS`), one letter each, as its four booleans (sixteen strings at
+    most: each read once, then remembered — every ticket read carries a few marks)."""
     responding, answered, running, resolved = (c in flags for _, c in _FLAGS)
     return responding, answered, running, resolved
 
