@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -48,6 +47,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app.config import load_config
+from tests.desks import free_port, set_key
 from tests.standins.telegram_api import TelegramStandIn
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,38 +68,18 @@ TEXTS = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def set_key(text: str, section: str, key: str, value: str) -> str:
-    """`key = value` in `[section]` of a TOML text (replaced, or added to the section)."""
-    lines = text.splitlines()
-    start = lines.index(f"[{section}]")
-    for i in range(start + 1, len(lines)):
-        if lines[i].startswith("["):
-            lines.insert(i, f"{key} = {value}")
-            break
-        if lines[i].split("=")[0].strip() == key:
-            lines[i] = f"{key} = {value}"
-            break
-    return "\n".join(lines) + "\n"
-
-
 def write_config(tmp: Path, api_base: str, mode: str, unpaced: bool) -> Path:
     port = free_port()
     text = EXAMPLE.read_text(encoding="utf-8")
-    settings = {
-        ("telegram", "enabled"): "true", ("telegram", "api_base"): f'"{api_base}"',
-        ("telegram", "mode"): f'"{mode}"', ("telegram", "polling_timeout"): "1",
-        ("telegram", "webhook_url"): f'"http://127.0.0.1:{port}/telegram/webhook"',
-        ("telegram", "per_second"): "1000" if unpaced else "30",
-        ("telegram", "per_chat_per_second"): "1000",
-        ("telegram", "per_group_per_minute"): "100000",
-        ("http", "port"): str(port), ("storage", "url"): f'"sqlite:///{tmp / "faults.db"}"',
-        ("delivery", "retry_base_seconds"): "0.2", ("delivery", "retry_max_seconds"): "2.0",
+    settings: dict[tuple[str, str], object] = {
+        ("telegram", "enabled"): True, ("telegram", "api_base"): api_base,
+        ("telegram", "mode"): mode, ("telegram", "polling_timeout"): 1,
+        ("telegram", "webhook_url"): f"http://127.0.0.1:{port}/telegram/webhook",
+        ("telegram", "per_second"): 1000 if unpaced else 30,
+        ("telegram", "per_chat_per_second"): 1000,
+        ("telegram", "per_group_per_minute"): 100000,
+        ("http", "port"): port, ("storage", "url"): f"sqlite:///{tmp / 'faults.db'}",
+        ("delivery", "retry_base_seconds"): 0.2, ("delivery", "retry_max_seconds"): 2.0,
     }
     for (section, key), value in settings.items():
         text = set_key(text, section, key, value)

@@ -42,16 +42,20 @@ def toml_value(value: object) -> str:
 
 
 def set_key(text: str, section: str, key: str, value: object) -> str:
-    """`key = value` in `[section]` of a TOML text (replaced, or added to the section)."""
+    """`key = value` in `[section]` of a TOML text (replaced, or added to the section; a
+    section missing is an error)."""
     lines = text.splitlines()
     start = lines.index(f"[{section}]")
+    line = f"{key} = {toml_value(value)}"
     for i in range(start + 1, len(lines)):
         if lines[i].startswith("["):
-            lines.insert(i, f"{key} = {toml_value(value)}")
+            lines.insert(i, line)
             break
         if lines[i].split("=")[0].strip() == key:
-            lines[i] = f"{key} = {toml_value(value)}"
+            lines[i] = line
             break
+    else:
+        lines.append(line)
     return "\n".join(lines) + "\n"
 
 

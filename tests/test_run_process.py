@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import sys
 import tomllib
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.desks import free_port, set_key
 from tests.standins.slack_api import SlackStandIn
 from tests.standins.telegram_api import TelegramStandIn
 
@@ -33,20 +33,6 @@ ENGINEERS = {"U0ANNA001": 100001, "U0DMIT002": 100002, "U0JOHN005": 100005, "U0P
              "U0KASI003": 100003, "U0LARS004": 100004}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return str(value)
-
-
 def _config(tmp: Path, tg: TelegramStandIn, slack: SlackStandIn, port: int) -> Path:
     """config.example.toml with the channels switched on and pointed at the stand-ins."""
     text = EXAMPLE.read_text(encoding="utf-8")
@@ -58,24 +44,11 @@ def _config(tmp: Path, tg: TelegramStandIn, slack: SlackStandIn, port: int) -> P
     }
     for section, values in overrides.items():
         for key, value in values.items():
-            text = _set_key(text, section, key, _toml(value))
+            text = set_key(text, section, key, value)
     path = tmp / "config.toml"
     path.write_text(text, encoding="utf-8")
     tomllib.loads(text)  # still valid TOML
     return path
-
-
-def _set_key(text: str, section: str, key: str, value: str) -> str:
-    lines = text.splitlines()
-    start = lines.index(f"[{section}]")
-    for i in range(start + 1, len(lines)):
-        if lines[i].startswith("["):
-            lines.insert(i, f"{key} = {value}")
-            return "\n".join(lines) + "\n"
-        if lines[i].split("=")[0].strip() == key:
-            lines[i] = f"{key} = {value}"
-            return "\n".join(lines) + "\n"
-    raise AssertionError(f"no [{section}]")
 
 
 @pytest.fixture
@@ -97,7 +70,7 @@ async def test_dutydesk_run_serves_both_messengers_and_stops_on_sigterm(
     world: tuple[TelegramStandIn, SlackStandIn], tmp_path: Path,
 ) -> None:
     tg, slack = world
-    port = _free_port()
+    port = free_port()
     config = _config(tmp_path, tg, slack, port)
     slack.app_url = f"http://127.0.0.1:{port}/slack/events"
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "SLACK_BOT_TOKEN": "xoxb-test",
@@ -138,9 +111,9 @@ async def test_dutydesk_run_serves_both_messengers_and_stops_on_sigterm(
 def _local_config(path: Path, db: Path, port: int) -> Path:
     """config.example.toml on the local channel only: a real process that needs no network."""
     text = EXAMPLE.read_text(encoding="utf-8")
-    for section, key, value in (("local", "enabled", "true"), ("http", "port", str(port)),
-                                ("storage", "url", _toml(f"sqlite:///{db}"))):
-        text = _set_key(text, section, key, value)
+    for section, key, value in (("local", "enabled", True), ("http", "port", port),
+                                ("storage", "url", f"sqlite:///{db}")):
+        text = set_key(text, section, key, value)
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -169,7 +142,7 @@ def _schema(db: Path) -> tuple[int, list[str]]:
 async def test_a_second_run_through_a_symlink_or_a_hard_link_is_refused_before_it_migrates(tmp_path: Path) -> None:
     db = tmp_path / "desk.db"
     first = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.app.cli", "run", "--config", str(_local_config(tmp_path / "a.toml", db, _free_port())),
+        sys.executable, "-m", "bot.app.cli", "run", "--config", str(_local_config(tmp_path / "a.toml", db, free_port())),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     try:
@@ -185,7 +158,7 @@ async def test_a_second_run_through_a_symlink_or_a_hard_link_is_refused_before_i
         symlink.symlink_to(db)
         os.link(db, hardlink)
         for link in (symlink, hardlink):
-            config = _local_config(tmp_path / f"{link.stem}.toml", link, _free_port())
+            config = _local_config(tmp_path / f"{link.stem}.toml", link, free_port())
             second = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot.app.cli", "run", "--config", str(config),
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
