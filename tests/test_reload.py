@@ -21,9 +21,10 @@ from bot.app.config import load_config
 from bot.app.logs import about, build_handler
 from bot.app.redact import remember
 from bot.app.reload import pid_file, reload_config
+from tests.desks import free_port
 
 from .conftest import Desk
-from .test_run_process import _free_port, _local_config
+from .test_run_process import _local_config
 
 FIELDS = {"time", "level", "logger", "message", "ticket", "channel", "event"}
 NEW_ENGINEER = """
@@ -75,7 +76,7 @@ async def _cli(*args: str) -> tuple[int, str]:
 
 
 async def test_sighup_reloads_a_good_file_refuses_a_bad_one_and_logs_json(tmp_path: Path) -> None:
-    config = _local_config(tmp_path / "desk.toml", tmp_path / "desk.db", _free_port())
+    config = _local_config(tmp_path / "desk.toml", tmp_path / "desk.db", free_port())
     engineers = _engineers(config)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.app.cli", "--log-format", "json", "run", "--config", str(config),
@@ -89,7 +90,7 @@ async def test_sighup_reloads_a_good_file_refuses_a_bad_one_and_logs_json(tmp_pa
 
         # A good file, through `dutydesk reload`: one engineer more, and a port change that needs a restart.
         good = config.read_text(encoding="utf-8").replace(
-            f"port = {_port_of(config)}", f"port = {_free_port()}") + NEW_ENGINEER
+            f"port = {_port_of(config)}", f"port = {free_port()}") + NEW_ENGINEER
         config.write_text(good, encoding="utf-8")
         code, said = await _cli("reload", "--config", str(config))
         assert code == 0 and f"sent SIGHUP to the desk (pid {process.pid})" in said
@@ -127,7 +128,7 @@ def _port_of(config: Path) -> int:
 
 
 async def test_reload_without_a_running_desk_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = _local_config(tmp_path / "desk.toml", tmp_path / "desk.db", _free_port())
+    config = _local_config(tmp_path / "desk.toml", tmp_path / "desk.db", free_port())
     assert await asyncio.to_thread(main, ["reload", "--config", str(config)]) == 2
     assert "no running desk found" in capsys.readouterr().err
 
