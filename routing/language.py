@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from lingua import ConfidenceValue, IsoCode639_1, Language, LanguageDetectorBuilder
 from lingua import LanguageDetector as LinguaDetector
 
+from routing.alphabets import CYRILLIC_LANGUAGES, is_cyrillic, letters, russian_by_letters
 from routing.translit import read_translit
 
 
@@ -95,25 +96,6 @@ _NOISE = re.compile(
 )
 _WORD = re.compile(r"[^\W\d_]+")
 
-# The letters each Cyrillic language is written with. A text whose letters fit only Russian
-# among the configured languages is Russian without asking a model: "ы э ъ ё" rule out
-# Ukrainian, "и щ ъ" Belarusian. Kazakh uses every Russian letter plus its own (ә ғ қ ң ө ұ
-# ү һ і), so a text without any of those is taken for Russian only from four words on —
-# no Kazakh sentence of that length goes without them. Cheap, and most Russian messages
-# end here (the model costs ≈ 0.3 ms a message).
-_ALPHABETS: Mapping[str, frozenset[str]] = {
-    "ru": frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюя"),
-    "uk": frozenset("абвгґдеєжзиіїйклмнопрстуфхцчшщьюя'ʼ"),
-    "be": frozenset("абвгдеёжзійклмнопрстуўфхцчшыьэюя'ʼ"),
-    "kk": frozenset("аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"),
-}
-_SUPERSET_MIN_WORDS = 4
-
-_CYRILLIC_LANGUAGES = frozenset(
-    language.iso_code_639_1.name.lower() for language in Language.all_with_cyrillic_script()
-)
-
-
 @dataclass(frozen=True)
 class _Reading:
     """What the text alone says about its language."""
@@ -170,7 +152,7 @@ class LanguageDetector:
             )
         self._codes = codes
         self._default = default
-        cyrillic = codes & _CYRILLIC_LANGUAGES
+        cyrillic = codes & CYRILLIC_LANGUAGES
         self._cyrillic = _lingua(cyrillic, low_accuracy=False)
         self._other = _lingua(codes - cyrillic, low_accuracy=True)
         self._russian = "ru" in codes
@@ -252,8 +234,8 @@ class LanguageDetector:
     def _plan(self, text: str | None) -> _Reading | _Query:
         """Decide by rules what rules can decide; otherwise say what to ask which model."""
         words = [w for w in _WORD.findall(_NOISE.sub(" ", text or "")) if len(w) <= _MAX_WORD_LENGTH][-_MAX_WORDS:]
-        cyrillic = [w for w in words if _is_cyrillic(w)]
-        if 2 * _letters(cyrillic) > _letters(words):
+        cyrillic = [w for w in words if is_cyrillic(w)]
+        if 2 * letters(cyrillic) > letters(words):
             by_letters = self._russian_by_letters(cyrillic)
             if by_letters is not None:
                 return by_letters
@@ -265,7 +247,7 @@ class LanguageDetector:
                 # lingua only (#193).
                 joined = joined.replace("щ", "ш").replace("Щ", "Ш")
             return _query(self._cyrillic, joined, len(cyrillic), cyrillic=True)
-        others = [w for w in words if not _is_cyrillic(w)]
+        others = [w for w in words if not is_cyrillic(w)]
         if self._russian:
             translit = read_translit(" ".join(others))
             if translit.is_russian:
@@ -297,17 +279,12 @@ class LanguageDetector:
         )
 
     def _russian_by_letters(self, words: list[str]) -> _Reading | None:
-        cyrillic = self._codes & _CYRILLIC_LANGUAGES
-        if not self._russian or len(words) < _MIN_CLEAR_WORDS or not cyrillic <= _ALPHABETS.keys():
+        if not self._russian or len(words) < _MIN_CLEAR_WORDS:
             return None
-        letters = {c for word in words for c in word.lower()}
-        fits = {code for code in cyrillic if letters <= _ALPHABETS[code]}
-        if fits == {"ru"} or (fits == {"ru", "kk"} and len(words) >= _SUPERSET_MIN_WORDS):
-            detail = "; its letters rule out " + ", ".join(sorted(cyrillic - fits)) if cyrillic - fits else ""
-            if "kk" in fits:
-                detail += f"{';' if detail else ''} none of Kazakh's own letters in {len(words)} words"
-            return _Reading("ru", 1.0, len(words), exclusive=True, scores={"ru": 1.0}, detail=detail)
-        return None
+        detail = russian_by_letters(words, self._codes & CYRILLIC_LANGUAGES)
+        if detail is None:
+            return None
+        return _Reading("ru", 1.0, len(words), exclusive=True, scores={"ru": 1.0}, detail=detail)
 
 
 def _validated(languages: Sequence[str]) -> frozenset[str]:
@@ -377,15 +354,6 @@ def _reading_of(values: Iterable[ConfidenceValue], words: int, *, exclusive: boo
 
 # lingua's Language to its ISO code, looked up once (the attribute chain costs per call).
 _CODE: Mapping[Language, str] = {language: language.iso_code_639_1.name.lower() for language in Language.all()}
-
-
-def _is_cyrillic(word: str) -> bool:
-    """Cyrillic and Cyrillic Supplement blocks, which hold every letter of ru/uk/be/kk."""
-    return "\u0400" <= word[0] <= "\u052f"
-
-
-def _letters(words: Iterable[str]) -> int:
-    return sum(len(w) for w in words)
 
 
 def _from_hint(source: str, code: str, why: str) -> LanguageDecision:

@@ -100,3 +100,26 @@ def test_only_the_metrics_module_knows_prometheus() -> None:
         if "prometheus_client" in p.read_text(encoding="utf-8") and _rel(p) != "bot/app/metrics.py"
     ]
     assert offenders == []
+
+
+MODULE_LINES = 400
+FUNCTION_LINES = 60
+
+
+def test_product_modules_and_functions_stay_small() -> None:
+    """Small modules whose names say what they hold (issue 13): none over 400 lines, no
+    function over 60 — a longer one is two things under one name."""
+    long_modules, long_functions = [], []
+    for package in PACKAGES:
+        for path in _modules(package):
+            source = path.read_text(encoding="utf-8")
+            if (lines := len(source.splitlines())) > MODULE_LINES:
+                long_modules.append(f"{_rel(path)}: {lines} lines")
+            long_functions += [
+                f"{_rel(path)}:{node.lineno} {node.name}: {span} lines"
+                for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                and (span := (node.end_lineno or node.lineno) - node.lineno + 1) > FUNCTION_LINES
+            ]
+    assert long_modules == []
+    assert long_functions == []
