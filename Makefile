@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/overlap.py
 	$(BIN)/python bench/langid.py ../shared/langid-testdata/lingua
 	$(BIN)/python bench/scheduler.py
 	$(BIN)/python bench/telegram_send.py

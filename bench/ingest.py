@@ -26,7 +26,8 @@ Measured, all in one run:
    new tickets and half follow-ups, latency measured from each message's scheduled start —
    once with the dispatcher stopped and once with it delivering through the local channel.
 4. a breakdown of where one new-ticket `receive` spends its time (store awaits vs routing
-   vs the rest), from timing wrappers put on this bench's own desk instance.
+   vs the rest), from timing wrappers put on this bench's own desk instance; for the burst,
+   the same wrappers split its time into the store's hops and the desk's own Python.
 
 Figures are medians over the repetitions; nothing is asserted. Temporary files are removed.
 """
@@ -554,7 +555,12 @@ async def main() -> None:
                     results[label]["new"].append(await closed_loop(handle.app.desk.receive, firsts))
                     results[label]["follow"].append(await closed_loop(handle.app.desk.receive, follows))
                     flood = [handle.traffic.first(handle.traffic.conversation()) for _ in range(args.messages)]
-                    results[label]["burst"].append(await burst(handle.app.desk.receive, flood))
+                    hops = Stopwatch()  # the burst's time in the store's two calls
+                    hops.wrap_async(handle.app.desk.services.store, "intake", "reads")
+                    hops.wrap_async(handle.app.desk.services.store, "commit", "transaction")
+                    run = await burst(handle.app.desk.receive, flood)
+                    run.extra = {part: seconds * 1e3 for part, seconds in hops.totals.items()}
+                    results[label]["burst"].append(run)
                     if rep == 0:
                         outcomes[label] = routing_outcomes(db)
                         per_message[label] = rows_per_message(db, WARMUP + 2 * args.messages)
@@ -610,6 +616,12 @@ async def main() -> None:
         print(f"    new-ticket messages  {fmt_runs(by_kind['new'])}")
         print(f"    follow-ups           {fmt_runs(by_kind['follow'])}")
         print(f"    new tickets, burst   {fmt_runs(by_kind['burst'])}   (all offered at once; latency from the start)")
+        bursts = by_kind["burst"]
+        spent = med([1e3 * args.messages / r.per_s for r in bursts])
+        reads, transaction = med([r.extra["reads"] for r in bursts]), med([r.extra["transaction"] for r in bursts])
+        python = spent - reads - transaction
+        print(f"      of the burst's {spent:.0f} ms: store.intake {reads:.0f} ms and store.commit {transaction:.0f} ms "
+              f"(statements built, one hop each to the database thread), the desk's own Python {python:.0f} ms")
         events = outcomes[label]
         print(f"    routing in rep 1: {events.get('assigned', 0)} assigned, {events.get('queued', 0)} queued, "
               f"{events.get('lead_alerted', 0)} lead alerts, {events.get('priority_changed', 0)} priority changes "
