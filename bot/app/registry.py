@@ -6,12 +6,15 @@ Config validation (one `[name]` section per channel), `check-config`, the CLI's 
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
-from adapters import local, slack, telegram
 from bot.delivery.descriptor import ChannelDescriptor
 
-CHANNELS: tuple[ChannelDescriptor[Any], ...] = (local.CHANNEL, telegram.CHANNEL, slack.CHANNEL)
+# Each name is a package (or module) of adapters/ exporting its descriptor as `CHANNEL`.
+CHANNELS: tuple[ChannelDescriptor[Any], ...] = tuple(
+    import_module(f"adapters.{name}").CHANNEL for name in ("local", "telegram", "slack")
+)
 
 # Identities as each channel writes them, for help texts and errors.
 IDENTITY_EXAMPLES = ", ".join(d.identity_example for d in CHANNELS)

@@ -265,8 +265,8 @@ class HealthConfig(Model):
 
     # A polling channel must complete a round within its long-poll timeout plus this.
     intake_margin_seconds: float = Field(default=30.0, gt=0)
-    # The oldest pending outbox message must be younger (a burst into one Telegram group
-    # takes a while at twenty messages a minute).
+    # The oldest pending outbox message must be younger (a burst into one group chat takes
+    # a while at a platform's twenty messages a minute).
     outbox_max_age_seconds: float = Field(default=900.0, gt=0)
     database_timeout_seconds: float = Field(default=2.0, gt=0)
 

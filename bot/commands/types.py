@@ -22,8 +22,8 @@ class CommandRequest:
     private: bool = True
     key: str | None = None  # the platform's id for this command; a redelivery is ignored
     # Deliver the answer as a message through the outbox (paced, retried) — for platforms
-    # where a command's answer is an ordinary chat message (Telegram). Slack answers
-    # ephemerally through its own response instead.
+    # where a command's answer is an ordinary chat message. Others answer ephemerally
+    # through their own response instead.
     reply_in_chat: bool = False
 
 

@@ -236,7 +236,7 @@ class Ticket:
     kind: Kind
     language: str
     subject: str
-    customer: str  # sender identity, e.g. telegram:12345
+    customer: str  # sender identity: channel:user_id
     customer_name: str
     org_id: str | None
     plan: str

@@ -40,7 +40,7 @@ class Button:
 
     @property
     def data(self) -> str:
-        # Telegram allows 64 bytes of callback data; ids and actions are short ASCII.
+        # Platforms bound button data tightly (64 bytes on one); ids and actions are short ASCII.
         return f"dd:{self.action}:{self.ticket_id}:{self.arg}"
 
 
@@ -81,7 +81,7 @@ class Outbound:
 class DeliveryResult:
     message_id: str | None = None
     # The chat the message really landed in, when the platform resolved the recipient to
-    # another id (Slack: a message "to U123" lands in the DM channel D456).
+    # another id (a message "to U123" landing in the direct-message channel D456).
     chat_id: str | None = None
     # Set when delivery created (or re-created) the ticket's staff thread.
     thread_id: str | None = None
@@ -118,7 +118,7 @@ class Lane:
 
 
 # Waits for the next send slot of the message's lane. A channel that needs several platform
-# calls for one message (a text over Telegram's length limit) awaits it before each call
+# calls for one message (a text over the platform's length limit) awaits it before each call
 # after the first, so the parts keep the pace the limits demand instead of bouncing off them.
 Pace = Callable[[], Awaitable[None]]
 

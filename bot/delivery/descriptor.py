@@ -45,7 +45,7 @@ class ChannelDescriptor(Generic[S]):
     settings: type[S]
     # The adapter the app runs, from the (enabled) section.
     build: Callable[[S], Adapter]
-    # An identity on this channel, for help and error texts ("telegram:12345").
+    # An identity on this channel, for help and error texts ("<channel>:12345").
     identity_example: str
     # The chat whose threads hold the tickets (a forum group, a triage channel), if set.
     staff_room: Callable[[S], str | None] = _no_room

@@ -91,7 +91,7 @@ async def _engineer_wrote(
             s, work, ticket, engineer.id, text, source=source, relay=relay, attachments=msg.attachments
         )
         template = texts.staff_key("engineer_copy")
-    # Engineers in the other staff rooms (Slack when this was Telegram) see it too.
+    # Engineers in the other staff rooms (on the other channels) see it too.
     mirror = texts.staff_text(template, s.notifier.room_language, name=engineer.name, text=message_text(message))
     work.send(*s.notifier.to_rooms(ticket, "mirror", mirror, copy_of=source, skip=room))
     work.take_key(msg.dedupe_key, ticket.id)
